@@ -1,0 +1,74 @@
+"""The `arrears` command: global options here, each feature's commands wired from its own cli module."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from arrears.core.cli_support import console
+from arrears.core.errors import ArrearsError
+
+app = typer.Typer(
+    name="arrears",
+    help="Arrears — collections platform (催收管理系统).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", envvar="ARREARS_DATABASE_URL", help="Database URL (default sqlite:///./arrears.db)."),
+    ] = None,
+) -> None:
+    ctx.obj = None  # the AppContext is built lazily from --db by core.cli_support.app_context
+
+
+def _wire() -> None:
+    from arrears.portfolio import cli as portfolio_cli
+    from arrears.strategy import cli as strategy_cli
+    from arrears.web import cli as web_cli
+
+    portfolio_cli.register(app)
+    strategy_cli.register(app)
+    web_cli.register(app)
+
+
+_wire()
+
+
+def main() -> None:
+    """Entry point: domain errors are reported plainly; nothing unexpected prints a stack trace."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except ArrearsError as exc:
+        console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # last line of defence: a plain message, the details in the log
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        logging.getLogger("arrears").debug("unexpected error", exc_info=True)
+        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

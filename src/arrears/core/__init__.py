@@ -1,0 +1,1 @@
+"""Infrastructure shared by every feature: settings, database, money, clock, errors. No business rules."""

@@ -1,0 +1,1 @@
+"""Double-entry ledger: every transaction balances; balances are sums of entries."""

@@ -1,0 +1,11 @@
+"""Every feature's tables, imported in one place so metadata (and Alembic) sees them all."""
+
+from __future__ import annotations
+
+from arrears.core.db import Base
+from arrears.ledger import models as ledger_models
+from arrears.portfolio import models as portfolio_models
+
+metadata = Base.metadata
+
+__all__ = ["ledger_models", "metadata", "portfolio_models"]

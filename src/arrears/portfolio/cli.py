@@ -1,0 +1,9 @@
+"""Portfolio commands: imports, accounts, creditors."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,1 @@
+"""scoring feature package."""

@@ -1,0 +1,1 @@
+"""Users, roles, permissions, authentication, personal-data encryption and the audit chain."""

@@ -1,0 +1,1 @@
+"""Synthetic portfolios and debtor behaviour for demos, tests and backtests."""

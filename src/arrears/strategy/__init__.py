@@ -1,0 +1,1 @@
+"""Segments, treatments, experiments and the nightly batch."""
