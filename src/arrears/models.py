@@ -5,8 +5,9 @@ from __future__ import annotations
 from arrears.core.db import Base
 from arrears.ledger import models as ledger_models
 from arrears.portfolio import models as portfolio_models
+from arrears.security import models as security_models
 from arrears.strategy import models as strategy_models
 
 metadata = Base.metadata
 
-__all__ = ["ledger_models", "metadata", "portfolio_models", "strategy_models"]
+__all__ = ["ledger_models", "metadata", "portfolio_models", "security_models", "strategy_models"]
