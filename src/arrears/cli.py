@@ -25,7 +25,9 @@ def _root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar="ARREARS_DATABASE_URL", help="Database URL (default sqlite:///./arrears.db)."),
+        typer.Option(
+            "--db", envvar="ARREARS_DATABASE_URL", help="Database URL (default sqlite:///./arrears.db)."
+        ),
     ] = None,
 ) -> None:
     ctx.obj = None  # the AppContext is built lazily from --db by core.cli_support.app_context
@@ -42,6 +44,14 @@ def _wire() -> None:
 
 
 _wire()
+
+
+def describe_db_error(exc: Exception) -> str:
+    """A database failure in one plain line (no SQL, no trace); an uninitialised database says how to fix it."""
+    orig = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "no such table" in orig or ("relation" in orig and "does not exist" in orig):
+        return f"the database is not initialised ({orig}); run `arrears init` first"
+    return f"database error: {orig}"
 
 
 def main() -> None:
@@ -61,6 +71,11 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # last line of defence: a plain message, the details in the log
         import click
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError):
+            console.print(f"[red]error:[/red] {describe_db_error(exc)}", highlight=False)
+            sys.exit(1)
 
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()

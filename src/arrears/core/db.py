@@ -111,7 +111,9 @@ def reserve_ids(conn: Any, table: str, count: int) -> int:
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))  # serialise reservers
         seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar_one()
-        last = conn.execute(text("SELECT setval(:s, nextval(:s) + :n - 1)"), {"s": seq, "n": count}).scalar_one()
+        last = conn.execute(
+            text("SELECT setval(:s, nextval(:s) + :n - 1)"), {"s": seq, "n": count}
+        ).scalar_one()
         return int(last) - count + 1
     current = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
     return int(current) + 1

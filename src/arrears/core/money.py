@@ -8,9 +8,33 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # ISO 4217 minor units for the currencies we accept; anything else is an unknown currency.
 MINOR_UNITS: dict[str, int] = {
-    "CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "HKD": 2, "TWD": 2, "SGD": 2, "AUD": 2, "CAD": 2,
-    "CHF": 2, "MOP": 2, "MYR": 2, "THB": 2, "PHP": 2, "INR": 2, "IDR": 2, "VND": 0, "JPY": 0,
-    "KRW": 0, "NZD": 2, "MXN": 2, "BRL": 2, "ZAR": 2, "SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2,
+    "CNY": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "TWD": 2,
+    "SGD": 2,
+    "AUD": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "MOP": 2,
+    "MYR": 2,
+    "THB": 2,
+    "PHP": 2,
+    "INR": 2,
+    "IDR": 2,
+    "VND": 0,
+    "JPY": 0,
+    "KRW": 0,
+    "NZD": 2,
+    "MXN": 2,
+    "BRL": 2,
+    "ZAR": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
 }
 
 CURRENCY_SYMBOLS = {"¥": "CNY", "￥": "CNY", "$": "USD", "€": "EUR", "£": "GBP", "HK$": "HKD", "US$": "USD"}

@@ -36,7 +36,9 @@ class Allocation:
         return sum(self.parts.values()) + self.credit
 
 
-def allocate_payment(amount: int, balances: Mapping[str, int], waterfall: Sequence[str] | None = None) -> Allocation:
+def allocate_payment(
+    amount: int, balances: Mapping[str, int], waterfall: Sequence[str] | None = None
+) -> Allocation:
     """Pay components in waterfall order up to their balance; overpayment becomes credit, never lost."""
     if amount <= 0:
         raise WaterfallError("a payment amount must be positive")

@@ -25,7 +25,16 @@ COUNTER_BOOKS = (
     "write_off",  # bad debt (坏账)
 )
 BOOKS = (*COMPONENTS, CREDIT, *COUNTER_BOOKS)
-TRANSACTION_KINDS = ("opening", "payment", "reversal", "accrual", "adjustment", "waiver", "write_off", "refund")
+TRANSACTION_KINDS = (
+    "opening",
+    "payment",
+    "reversal",
+    "accrual",
+    "adjustment",
+    "waiver",
+    "write_off",
+    "refund",
+)
 
 
 class LedgerTransaction(Base):

@@ -63,17 +63,20 @@ def check_balanced(legs: Sequence[Leg]) -> None:
         raise LedgerImbalance(f"transaction does not balance: entries sum to {total}")
 
 
-def _apply_to_account(account: Account, legs: Iterable[Leg]) -> None:
+def _new_balances(account: Account, legs: Iterable[Leg]) -> dict[str, int]:
+    """The account's balances after the legs — computed and checked before anything is changed."""
+    new = {c: getattr(account, c) for c in (*COMPONENTS, CREDIT)}
     for acct_id, book, amount in legs:
         if acct_id != account.id:
             continue
         if book in COMPONENTS:
-            setattr(account, book, getattr(account, book) + amount)
+            new[book] += amount
         elif book == CREDIT:
-            account.credit -= amount
-    for comp in (*COMPONENTS, CREDIT):
-        if getattr(account, comp) < 0:
+            new[CREDIT] -= amount
+    for comp, value in new.items():
+        if value < 0:
             raise ValidationFailed(f"account {account.account_ref}: {comp} would go negative")
+    return new
 
 
 def post(
@@ -97,6 +100,7 @@ def post(
     check_balanced(legs)
     if not legs:
         raise ValidationFailed("nothing to post: every entry is zero")
+    new_balances = _new_balances(account, legs) if account is not None else {}
     tx = LedgerTransaction(
         creditor_id=creditor_id,
         account_id=account.id if account is not None else None,
@@ -113,7 +117,8 @@ def post(
     tx.entries = [LedgerEntry(account_id=a, book=b, amount=v) for a, b, v in legs]
     session.add(tx)
     if account is not None:
-        _apply_to_account(account, legs)
+        for comp, value in new_balances.items():
+            setattr(account, comp, value)
         account.updated_at = posted_at
     session.flush()
     return tx
@@ -127,7 +132,12 @@ def opening_legs(account_id: int, balances: Mapping[str, int]) -> list[Leg]:
 
 
 def post_opening(
-    session: Session, account: Account, balances: Mapping[str, int], *, effective_date: date, posted_at: datetime
+    session: Session,
+    account: Account,
+    balances: Mapping[str, int],
+    *,
+    effective_date: date,
+    posted_at: datetime,
 ) -> LedgerTransaction | None:
     for c in COMPONENTS:
         if balances.get(c, 0) < 0:
@@ -135,14 +145,25 @@ def post_opening(
     if not any(balances.get(c, 0) for c in COMPONENTS):
         return None
     return post(
-        session, account=account, creditor_id=account.creditor_id, kind="opening",
-        legs=opening_legs(account.id, balances), currency=account.currency,
-        effective_date=effective_date, posted_at=posted_at, reason="placement",
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind="opening",
+        legs=opening_legs(account.id, balances),
+        currency=account.currency,
+        effective_date=effective_date,
+        posted_at=posted_at,
+        reason="placement",
     )
 
 
 def restate(
-    session: Session, account: Account, target: Mapping[str, int], *, effective_date: date, posted_at: datetime,
+    session: Session,
+    account: Account,
+    target: Mapping[str, int],
+    *,
+    effective_date: date,
+    posted_at: datetime,
     reason: str,
 ) -> LedgerTransaction | None:
     """Bring component balances to `target` with one adjustment (a re-imported placement with new figures)."""
@@ -154,12 +175,20 @@ def restate(
     if not legs:
         return None
     return post(
-        session, account=account, creditor_id=account.creditor_id, kind="adjustment", legs=legs,
-        currency=account.currency, effective_date=effective_date, posted_at=posted_at, reason=reason,
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind="adjustment",
+        legs=legs,
+        currency=account.currency,
+        effective_date=effective_date,
+        posted_at=posted_at,
+        reason=reason,
     )
 
 
 # --- accrual ---------------------------------------------------------------------------------------
+
 
 def schedule_of(session: Session, account: Account) -> list[ageing.ScheduledInstalment]:
     rows = session.execute(
@@ -176,14 +205,22 @@ def accrue_through(session: Session, account: Account, through: date, *, posted_
     if through <= after:
         return 0
     amount = ageing.accrue_penalty(
-        after, through, principal_outstanding=account.principal, daily_rate=account.daily_penalty_rate,
+        after,
+        through,
+        principal_outstanding=account.principal,
+        daily_rate=account.daily_penalty_rate,
         schedule=schedule_of(session, account),
     )
     if amount:
         post(
-            session, account=account, creditor_id=account.creditor_id, kind="accrual",
+            session,
+            account=account,
+            creditor_id=account.creditor_id,
+            kind="accrual",
             legs=[(account.id, "penalty", amount), (account.id, "income_penalty", -amount)],
-            currency=account.currency, effective_date=through, posted_at=posted_at,
+            currency=account.currency,
+            effective_date=through,
+            posted_at=posted_at,
             reason=f"penalty {after + timedelta(days=1)}..{through}",
         )
     account.accrued_through = through
@@ -191,6 +228,7 @@ def accrue_through(session: Session, account: Account, through: date, *, posted_
 
 
 # --- payments --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PaymentPosting:
@@ -242,16 +280,26 @@ def post_payment(
         raise Conflict(f"account {account.account_ref} is written off; record recoveries as an adjustment")
     accrue_through(session, account, paid_on, posted_at=posted_at)
     creditor = session.get(Creditor, account.creditor_id)
-    allocation = allocate_payment(amount, Balances.of(account).as_dict(), creditor.waterfall if creditor else None)
+    allocation = allocate_payment(
+        amount, Balances.of(account).as_dict(), creditor.waterfall if creditor else None
+    )
     legs: list[Leg] = [(account.id, "cash", amount)]
     legs += [(account.id, c, -allocation.parts[c]) for c in COMPONENTS]
     legs.append((account.id, CREDIT, -allocation.credit))
     try:
         with session.begin_nested():
             tx = post(
-                session, account=account, creditor_id=account.creditor_id, kind="payment", legs=legs,
-                currency=account.currency, effective_date=paid_on, posted_at=posted_at, amount=amount,
-                payment_ref=payment_ref, posted_by=posted_by,
+                session,
+                account=account,
+                creditor_id=account.creditor_id,
+                kind="payment",
+                legs=legs,
+                currency=account.currency,
+                effective_date=paid_on,
+                posted_at=posted_at,
+                amount=amount,
+                payment_ref=payment_ref,
+                posted_by=posted_by,
             )
     except IntegrityError:  # a concurrent post of the same ref won the race
         session.refresh(account)
@@ -274,7 +322,10 @@ def settle_status(session: Session, account: Account, *, on: date, at: datetime)
             case.status, case.closed_at, case.close_reason = "closed", at, "paid"
     elif account.status == "paid" and owed > 0:
         account.status = "active"
-        if session.scalar(select(Case.id).where(Case.account_id == account.id, Case.status == "open")) is None:
+        if (
+            session.scalar(select(Case.id).where(Case.account_id == account.id, Case.status == "open"))
+            is None
+        ):
             session.add(Case(account_id=account.id, status="open", opened_at=at))
 
 
@@ -307,9 +358,18 @@ def reverse(
     if account is not None and original.kind == "write_off":
         account.status = "active"
     tx = post(
-        session, account=account, creditor_id=original.creditor_id, kind="reversal", legs=legs,
-        currency=original.currency, effective_date=posted_at.date(), posted_at=posted_at,
-        amount=original.amount, reason=reason, reverses_id=original.id, posted_by=posted_by,
+        session,
+        account=account,
+        creditor_id=original.creditor_id,
+        kind="reversal",
+        legs=legs,
+        currency=original.currency,
+        effective_date=posted_at.date(),
+        posted_at=posted_at,
+        amount=original.amount,
+        reason=reason,
+        reverses_id=original.id,
+        posted_by=posted_by,
     )
     if account is not None:
         settle_status(session, account, on=posted_at.date(), at=posted_at)
@@ -317,7 +377,13 @@ def reverse(
 
 
 def adjust(
-    session: Session, account: Account, component: str, amount: int, *, reason: str, posted_at: datetime,
+    session: Session,
+    account: Account,
+    component: str,
+    amount: int,
+    *,
+    reason: str,
+    posted_at: datetime,
     posted_by: str | None = None,
 ) -> LedgerTransaction:
     """Correct a component up or down with a reason (e.g. a fee charged in error)."""
@@ -326,16 +392,29 @@ def adjust(
     if not reason or not reason.strip():
         raise ValidationFailed("an adjustment needs a reason")
     tx = post(
-        session, account=account, creditor_id=account.creditor_id, kind="adjustment",
-        legs=[(account.id, component, amount), (account.id, "adjustment", -amount)], currency=account.currency,
-        effective_date=posted_at.date(), posted_at=posted_at, amount=amount, reason=reason, posted_by=posted_by,
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind="adjustment",
+        legs=[(account.id, component, amount), (account.id, "adjustment", -amount)],
+        currency=account.currency,
+        effective_date=posted_at.date(),
+        posted_at=posted_at,
+        amount=amount,
+        reason=reason,
+        posted_by=posted_by,
     )
     settle_status(session, account, on=posted_at.date(), at=posted_at)
     return tx
 
 
 def waive(
-    session: Session, account: Account, parts: Mapping[str, int], *, reason: str, posted_at: datetime,
+    session: Session,
+    account: Account,
+    parts: Mapping[str, int],
+    *,
+    reason: str,
+    posted_at: datetime,
     posted_by: str | None = None,
 ) -> LedgerTransaction:
     """Relief (R13): waive penalty, interest, fees or principal, never more than is owed."""
@@ -349,9 +428,17 @@ def waive(
             raise ValidationFailed(f"cannot waive {v} of {c}: {getattr(account, c)} is owed")
         legs += [(account.id, c, -v), (account.id, "waiver", v)]
     tx = post(
-        session, account=account, creditor_id=account.creditor_id, kind="waiver", legs=legs,
-        currency=account.currency, effective_date=posted_at.date(), posted_at=posted_at,
-        amount=sum(parts.values()), reason=reason, posted_by=posted_by,
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind="waiver",
+        legs=legs,
+        currency=account.currency,
+        effective_date=posted_at.date(),
+        posted_at=posted_at,
+        amount=sum(parts.values()),
+        reason=reason,
+        posted_by=posted_by,
     )
     settle_status(session, account, on=posted_at.date(), at=posted_at)
     return tx
@@ -370,9 +457,17 @@ def write_off(
         v = getattr(account, c)
         legs += [(account.id, c, -v), (account.id, "write_off", v)]
     tx = post(
-        session, account=account, creditor_id=account.creditor_id, kind="write_off", legs=legs,
-        currency=account.currency, effective_date=posted_at.date(), posted_at=posted_at,
-        amount=Balances.of(account).owed, reason=reason, posted_by=posted_by,
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind="write_off",
+        legs=legs,
+        currency=account.currency,
+        effective_date=posted_at.date(),
+        posted_at=posted_at,
+        amount=Balances.of(account).owed,
+        reason=reason,
+        posted_by=posted_by,
     )
     account.status = "written_off"
     for case in session.scalars(select(Case).where(Case.account_id == account.id, Case.status == "open")):
@@ -381,16 +476,29 @@ def write_off(
 
 
 def refund(
-    session: Session, account: Account, amount: int, *, reason: str, posted_at: datetime,
+    session: Session,
+    account: Account,
+    amount: int,
+    *,
+    reason: str,
+    posted_at: datetime,
     posted_by: str | None = None,
 ) -> LedgerTransaction:
     """Pay a credit balance back to the debtor."""
     if amount <= 0 or amount > account.credit:
         raise ValidationFailed(f"refund must be between 0 and the credit balance {account.credit}")
     return post(
-        session, account=account, creditor_id=account.creditor_id, kind="refund",
-        legs=[(account.id, CREDIT, amount), (account.id, "cash", -amount)], currency=account.currency,
-        effective_date=posted_at.date(), posted_at=posted_at, amount=amount, reason=reason, posted_by=posted_by,
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind="refund",
+        legs=[(account.id, CREDIT, amount), (account.id, "cash", -amount)],
+        currency=account.currency,
+        effective_date=posted_at.date(),
+        posted_at=posted_at,
+        amount=amount,
+        reason=reason,
+        posted_by=posted_by,
     )
 
 

@@ -97,7 +97,9 @@ def overdue_since_from_dpd(placement_date: date, dpd: int) -> date:
     return placement_date - timedelta(days=dpd)
 
 
-def oldest_unpaid_due_date(principal_outstanding: int, schedule: Sequence[ScheduledInstalment]) -> date | None:
+def oldest_unpaid_due_date(
+    principal_outstanding: int, schedule: Sequence[ScheduledInstalment]
+) -> date | None:
     """Due date of the oldest (partly) unpaid instalment, or None when the principal is repaid."""
     if principal_outstanding <= 0 or not schedule:
         return None
@@ -163,12 +165,19 @@ def accrue_penalty(
     if not schedule:
         return (through - after).days * daily_penalty(principal_outstanding, daily_rate)
     # Piecewise constant: overdue principal changes the day after each due date.
-    starts = sorted({after + timedelta(days=1)} | {
-        i.due_date + timedelta(days=1) for i in schedule if after + timedelta(days=1) < i.due_date + timedelta(days=1) <= through
-    })
+    starts = sorted(
+        {after + timedelta(days=1)}
+        | {
+            i.due_date + timedelta(days=1)
+            for i in schedule
+            if after + timedelta(days=1) < i.due_date + timedelta(days=1) <= through
+        }
+    )
     total = 0
     for k, seg_start in enumerate(starts):
         seg_end = starts[k + 1] - timedelta(days=1) if k + 1 < len(starts) else through
         days = (seg_end - seg_start).days + 1
-        total += days * daily_penalty(overdue_principal(seg_start, principal_outstanding, schedule), daily_rate)
+        total += days * daily_penalty(
+            overdue_principal(seg_start, principal_outstanding, schedule), daily_rate
+        )
     return total

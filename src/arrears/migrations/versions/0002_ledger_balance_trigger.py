@@ -1,6 +1,9 @@
-"""PostgreSQL enforces double entry: a deferred constraint trigger checks every transaction sums to zero.
+"""The database enforces what it can of double entry.
 
-SQLite has no deferred constraint triggers; there the ledger service's check is the guard.
+PostgreSQL: a deferred constraint trigger on each new ledger transaction checks, at commit, that its
+entries sum to zero (once per transaction, so a nightly accrual with a million entries is one sum,
+not a million). Entries are append-only on both databases. SQLite has no deferred constraint
+triggers; there the ledger service's check is the guard.
 
 Revision ID: 0002
 Revises: 0001
@@ -32,10 +35,10 @@ def upgrade() -> None:
         DECLARE total bigint;
         BEGIN
             SELECT COALESCE(SUM(amount), 0) INTO total FROM ledger_entries
-             WHERE transaction_id = NEW.transaction_id;
+             WHERE transaction_id = NEW.id;
             IF total <> 0 THEN
                 RAISE EXCEPTION 'ledger transaction % does not balance (entries sum to %)',
-                    NEW.transaction_id, total USING ERRCODE = '23514';
+                    NEW.id, total USING ERRCODE = '23514';
             END IF;
             RETURN NULL;
         END $$ LANGUAGE plpgsql;
@@ -43,8 +46,8 @@ def upgrade() -> None:
     )
     op.execute(
         """
-        CREATE CONSTRAINT TRIGGER ledger_entries_balanced
-        AFTER INSERT OR UPDATE OR DELETE ON ledger_entries
+        CREATE CONSTRAINT TRIGGER ledger_transactions_balanced
+        AFTER INSERT ON ledger_transactions
         DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
         """
@@ -73,5 +76,5 @@ def downgrade() -> None:
         return
     op.execute("DROP TRIGGER IF EXISTS ledger_entries_immutable ON ledger_entries")
     op.execute("DROP FUNCTION IF EXISTS ledger_immutable()")
-    op.execute("DROP TRIGGER IF EXISTS ledger_entries_balanced ON ledger_entries")
+    op.execute("DROP TRIGGER IF EXISTS ledger_transactions_balanced ON ledger_transactions")
     op.execute("DROP FUNCTION IF EXISTS ledger_check_balanced()")
