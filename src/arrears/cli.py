@@ -35,10 +35,12 @@ def _root(
 
 def _wire() -> None:
     from arrears.portfolio import cli as portfolio_cli
+    from arrears.security import cli as security_cli
     from arrears.strategy import cli as strategy_cli
     from arrears.web import cli as web_cli
 
     portfolio_cli.register(app)
+    security_cli.register(app)
     strategy_cli.register(app)
     web_cli.register(app)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 
 def mask_phone(value: str) -> str:
     """`13812345678` → `138****5678`; `+8613812345678` → `+86138****5678`."""
@@ -38,7 +41,65 @@ def mask_text(value: str, keep: int = 2) -> str:
     return v[:keep] + "*" * min(len(v) - keep, 8)
 
 
-MASKERS = {"phone": mask_phone, "national_id": mask_national_id, "email": mask_email, "address": mask_text}
+def mask_name(value: str) -> str:
+    """`张三丰` → `张**`; `Zhang San` → `Z*** S***`: enough to tell records apart, not to identify."""
+    v = value.strip()
+    if not v:
+        return v
+    if " " in v:
+        return " ".join(p[:1] + "***" for p in v.split())
+    return v[:1] + "*" * max(len(v) - 1, 1)
+
+
+# Free text (log lines, messages): national IDs, mainland mobiles, other long digit runs and emails.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_NATIONAL_ID = re.compile(r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx](?![0-9])")
+_PHONE = re.compile(
+    r"(?<![0-9])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9])"  # mainland mobile
+    r"|\+\d[\d -]{7,16}\d(?![0-9])"  # international, with a leading +
+    r"|(?<![0-9])\(?\d{3}\)?[- .]\d{3}[- .]\d{4}(?![0-9])"  # North American
+    r"|(?<![0-9.])\d{10,15}(?![0-9.])"  # a bare run of 10–15 digits
+)
+
+
+def scrub(text: str) -> str:
+    """Mask anything that looks like personal data in free text (logs, error messages)."""
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    text = _NATIONAL_ID.sub(lambda m: mask_national_id(m.group(0)), text)
+    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[ ().-]", "", m.group(0))), text)
+
+
+class PiiLogFilter(logging.Filter):
+    """Logs never carry plain personal data: every record's message is scrubbed before output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is left to the handler's own error path
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_log_filter(logger: logging.Logger | None = None) -> None:
+    """Add the filter to every handler of `logger` (root by default), once."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, PiiLogFilter) for f in handler.filters):
+            handler.addFilter(PiiLogFilter())
+    if not any(isinstance(f, PiiLogFilter) for f in target.filters):
+        target.addFilter(PiiLogFilter())
+
+
+MASKERS = {
+    "phone": mask_phone,
+    "national_id": mask_national_id,
+    "email": mask_email,
+    "address": mask_text,
+    "name": mask_name,
+}
 
 
 def mask(kind: str, value: str) -> str:

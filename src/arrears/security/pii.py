@@ -71,6 +71,14 @@ class KeyRing:
         self._aead.clear()
         return kid
 
+    def retire(self, kids: list[str]) -> list[str]:
+        """Drop data keys no ciphertext uses any more (after re-encryption); never the current key."""
+        gone = [k for k in kids if k in self.keys and k != self.current]
+        for k in gone:
+            del self.keys[k]
+        self._aead.clear()
+        return gone
+
     def _cipher(self, kid: str) -> AESGCM:
         aead = self._aead.get(kid)
         if aead is None:

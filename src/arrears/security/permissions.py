@@ -1,0 +1,166 @@
+"""Who may do what: one table of actions → roles and scope, and the checks services call (R21, CN-D1).
+
+Every action a service or route performs is declared in `PERMISSIONS`. Services call
+`authorize(principal, action, resource)`:
+
+- a role that may never perform the action gets `Forbidden` (403) — decided before any lookup, so it
+  says nothing about whether a resource exists;
+- a scoped action on a resource outside the principal's portfolio gets `NotFound` (404), with the
+  same message a missing resource gets, so existence does not leak.
+
+Portfolio scope by role: a collector sees the cases assigned to them, a team lead the cases assigned
+to their team, agency staff the accounts placed with their agency; the other roles see everything
+(and read it masked unless they reveal). List queries add `account_scope` / `case_scope` /
+`debtor_scope` to their WHERE clause, so lists and single reads agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists, false, select, true
+from sqlalchemy.orm import Session, object_session
+
+from arrears.core.errors import Forbidden, NotFound
+from arrears.portfolio.models import Account, Case, Debtor
+from arrears.security.principal import ROLES, Principal
+
+ALL_ROLES = frozenset(ROLES)
+# Roles that work cases (dial, write, visit, litigate) and so may see names and reveal contact data.
+CASE_WORKERS = frozenset({"collector", "team_lead", "agency", "legal"})
+OVERSIGHT = frozenset({"qc_inspector", "manager", "compliance_officer", "admin"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    scoped: bool = False  # the resource must be in the principal's portfolio scope, else 404
+    public: bool = False  # no authentication at all (sign-in itself)
+    description: str = ""
+
+
+PERMISSIONS: dict[str, Rule] = {
+    "auth.token": Rule(frozenset(), public=True, description="exchange a username and password for a token"),
+    "auth.revoke": Rule(ALL_ROLES, description="revoke one's own token"),
+    "me.read": Rule(ALL_ROLES, description="read one's own profile"),
+    "me.update": Rule(ALL_ROLES, description="change one's own language"),
+    "dashboard.view": Rule(ALL_ROLES, scoped=True, description="counts of accounts by bucket"),
+    "accounts.list": Rule(ALL_ROLES, scoped=True, description="list accounts"),
+    "accounts.read": Rule(ALL_ROLES, scoped=True, description="read one account"),
+    # CSV leaves the system: only those who report on a portfolio (CN-D1 minimum necessary).
+    "accounts.export": Rule(
+        frozenset({"team_lead", "manager", "compliance_officer"}), scoped=True, description="CSV export"
+    ),
+    "debtors.read": Rule(ALL_ROLES, scoped=True, description="read a debtor, personal data masked"),
+    # R21, CN-D1: plain personal data only for those who dial or write, and every reveal is audited.
+    "debtors.reveal": Rule(CASE_WORKERS, scoped=True, description="reveal one personal-data field"),
+    "cases.read": Rule(ALL_ROLES, scoped=True, description="read a case"),
+    "audit.read": Rule(frozenset({"compliance_officer", "admin"}), description="read the audit trail"),
+    "users.list": Rule(frozenset({"admin"}), description="list users"),
+    "users.create": Rule(frozenset({"admin"}), description="create users and teams"),
+    "keys.rotate": Rule(frozenset({"admin"}), description="rotate the personal-data key"),
+}
+
+
+def rule_for(action: str) -> Rule:
+    try:
+        return PERMISSIONS[action]
+    except KeyError as exc:  # a programming error: every action must be declared
+        raise LookupError(f"action {action!r} is not declared in arrears.security.permissions") from exc
+
+
+def allowed(principal: Principal, action: str) -> bool:
+    """Role-level answer, no resource: may this principal ever perform the action?"""
+    rule = rule_for(action)
+    return rule.public or principal.is_system or principal.role in rule.roles
+
+
+def sees_everything(principal: Principal) -> bool:
+    return principal.is_system or principal.role not in {"collector", "team_lead", "agency"}
+
+
+def _team_members(principal: Principal) -> ColumnElement[bool]:
+    from arrears.security.models import User
+
+    if principal.team_id is None:
+        return Case.assigned_to == principal.user_id
+    members = select(User.id).where(User.team_id == principal.team_id)
+    return Case.assigned_to.in_(members.scalar_subquery())
+
+
+def case_scope(principal: Principal) -> ColumnElement[bool]:
+    """WHERE clause over `Case` selecting the cases this principal may see."""
+    if sees_everything(principal):
+        return true()
+    if principal.role == "collector":
+        return Case.assigned_to == principal.user_id
+    if principal.role == "team_lead":
+        return _team_members(principal)
+    if principal.agency_code is None:
+        return false()
+    placed = select(Account.id).where(Account.agency_code == principal.agency_code)
+    return Case.account_id.in_(placed.scalar_subquery())
+
+
+def account_scope(principal: Principal) -> ColumnElement[bool]:
+    """WHERE clause over `Account` selecting the accounts this principal may see."""
+    if sees_everything(principal):
+        return true()
+    if principal.role == "agency":
+        if principal.agency_code is None:
+            return false()
+        return Account.agency_code == principal.agency_code
+    return Account.id.in_(select(Case.account_id).where(case_scope(principal)).scalar_subquery())
+
+
+def debtor_scope(principal: Principal) -> ColumnElement[bool]:
+    """WHERE clause over `Debtor`: a debtor is visible through any visible account."""
+    if sees_everything(principal):
+        return true()
+    return Debtor.id.in_(select(Account.debtor_id).where(account_scope(principal)).scalar_subquery())
+
+
+def not_found(kind: str, key: object) -> NotFound:
+    """The one message for 'missing' and 'not yours', so the two cannot be told apart."""
+    return NotFound(f"{kind} {key} not found")
+
+
+def _visible(session: Session, principal: Principal, resource: object) -> tuple[bool, str, object]:
+    if isinstance(resource, Account):
+        q = exists().where(Account.id == resource.id, account_scope(principal))
+        return bool(session.scalar(select(q))), "account", resource.account_ref
+    if isinstance(resource, Case):
+        q = exists().where(Case.id == resource.id, case_scope(principal))
+        return bool(session.scalar(select(q))), "case", resource.id
+    if isinstance(resource, Debtor):
+        q = exists().where(Debtor.id == resource.id, debtor_scope(principal))
+        return bool(session.scalar(select(q))), "debtor", resource.id
+    raise TypeError(f"no scope rule for {type(resource).__name__}")
+
+
+def authorize(principal: Principal, action: str, resource: object | None = None) -> None:
+    """Raise `Forbidden` if the role may not perform `action`, `NotFound` if `resource` is out of scope.
+
+    `resource` is an ORM object (Account, Case, Debtor) attached to a session; its session is used
+    for the scope query.
+    """
+    rule = rule_for(action)
+    if not allowed(principal, action):
+        raise Forbidden(f"role {principal.role!r} may not perform {action!r}")
+    if resource is None or not rule.scoped or sees_everything(principal):
+        return
+    session = object_session(resource)
+    if session is None:
+        raise ValueError("authorize() needs a resource attached to a session")
+    visible, kind, key = _visible(session, principal, resource)
+    if not visible:
+        raise not_found(kind, key)
+
+
+def shows_names(principal: Principal) -> bool:
+    """Case workers address the debtor by name; oversight roles read names masked (CN-D1 minimum)."""
+    return principal.is_system or principal.role in CASE_WORKERS
+
+
+def can_reveal(principal: Principal) -> bool:
+    return allowed(principal, "debtors.reveal")
