@@ -80,6 +80,8 @@ class PiiLogFilter(logging.Filter):
         cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:  # tracebacks quote values too
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -1,28 +1,52 @@
-"""FastAPI app factory."""
+"""FastAPI app factory: the JSON API under /api/v1, the pages, static files, one error format.
+
+Feature routers are mounted under `/api/v1`; each route declares its action with
+`arrears.web.deps.requires(action)`, and the action must exist in the permission table.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from arrears import __version__
 from arrears.core.context import AppContext
-from arrears.core.errors import ArrearsError
+from arrears.security.masking import install_log_filter
+from arrears.web import errors
+from arrears.web.middleware import ShellMiddleware
+
+STATIC = Path(__file__).resolve().parent / "static"
+API_PREFIX = "/api/v1"
 
 
 def create_app(ctx: AppContext) -> FastAPI:
-    app = FastAPI(title="Arrears", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="Arrears",
+        version=__version__,
+        description="Collections platform API (催收管理系统). Sign in with POST /api/v1/auth/token.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.ctx = ctx
-
-    @app.exception_handler(ArrearsError)
-    async def _domain_error(_request: Request, exc: ArrearsError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    install_log_filter()
+    install_log_filter(logging.getLogger("uvicorn.error"))
+    errors.install(app)
+    app.add_middleware(ShellMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     from arrears.portfolio.api import router as portfolio_router
+    from arrears.security.api import router as security_router
+    from arrears.web.pages import router as pages_router
 
-    app.include_router(portfolio_router, prefix="/api/v1")
+    app.include_router(security_router, prefix=API_PREFIX)
+    app.include_router(portfolio_router, prefix=API_PREFIX)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

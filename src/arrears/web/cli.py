@@ -23,5 +23,8 @@ def register(app: typer.Typer) -> None:
 
         actx = app_context(ctx)
         uvicorn.run(
-            create_app(actx), host=host or actx.settings.host, port=port or actx.settings.port, log_level="info"
+            create_app(actx),
+            host=host or actx.settings.host,
+            port=port or actx.settings.port,
+            log_level="info",
         )
