@@ -154,3 +154,21 @@ def test_a_batch_that_fails_halfway_leaves_no_partial_state(ctx, monkeypatch) ->
     run_batch(ctx, date(2026, 11, 28))
     after_clean = _state(ctx)
     assert after_clean != before
+
+
+@pytest.mark.spark
+def test_spark_batch_leaves_the_same_state_as_duckdb(sqlite_ctx, tmp_path) -> None:
+    from arrears.core.clock import fixed_clock
+    from arrears.core.context import AppContext
+    from arrears.core.migrate import upgrade
+    from tests.conftest import FIXED_NOW
+
+    other = AppContext(database_url=f"sqlite:///{tmp_path / 'spark.db'}", key_file=tmp_path / "k2.key",
+                       clock=fixed_clock(FIXED_NOW))
+    upgrade(other.engine)
+    _portfolio(sqlite_ctx)
+    _portfolio(other)
+    run_batch(sqlite_ctx, date(2026, 11, 28), engine="duckdb")
+    run_batch(other, date(2026, 11, 28), engine="spark")
+    assert _state(other) == _state(sqlite_ctx)
+    other.dispose()

@@ -1,4 +1,4 @@
-"""Ageing and accrual for a whole portfolio at once — columnar (DuckDB SQL over Arrow tables).
+"""Ageing and accrual for a whole portfolio at once — one SQL definition for DuckDB and Spark.
 
 The same rules as `ageing.py` (the scalar reference, which tests compare against row for row):
 DPD from `overdue_since` or the oldest unpaid instalment; daily penalty on overdue principal,
@@ -9,35 +9,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from arrears.core.sqlengines import DUCKDB, Dialect, dialect, run_duckdb, run_spark
 from arrears.portfolio.ageing import DEFAULT_BUCKETS, Bucket, validate_buckets
 
-# Input columns of the account snapshot (Arrow): id, status, principal, interest, penalty, fees,
-# overdue_since (date), placement_date (date), accrued_through (date|null), daily_penalty_rate (string).
-ACCOUNT_COLUMNS = (
-    "id",
-    "status",
-    "principal",
-    "interest",
-    "penalty",
-    "fees",
-    "overdue_since",
-    "placement_date",
-    "accrued_through",
-    "daily_penalty_rate",
-    "bucket",
-)
-SCHEDULE_COLUMNS = ("account_id", "seq", "due_date", "principal_due")
+ACCOUNT_SCHEMA = pa.schema([
+    ("id", pa.int64()), ("status", pa.string()), ("principal", pa.int64()), ("interest", pa.int64()),
+    ("penalty", pa.int64()), ("fees", pa.int64()), ("overdue_since", pa.date32()),
+    ("placement_date", pa.date32()), ("accrued_through", pa.date32()), ("daily_penalty_rate", pa.string()),
+    ("bucket", pa.string()),
+])
+SCHEDULE_SCHEMA = pa.schema([
+    ("account_id", pa.int64()), ("seq", pa.int32()), ("due_date", pa.date32()), ("principal_due", pa.int64()),
+])
 
-_HALF_EVEN = """
-    (floor({x}) + CASE
-        WHEN {x} - floor({x}) > 0.5 THEN 1
-        WHEN {x} - floor({x}) < 0.5 THEN 0
-        WHEN CAST(floor({x}) AS HUGEINT) % 2 = 0 THEN 0 ELSE 1 END)
-"""
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast the columns a step needs (SQLite snapshots arrive with dates as text)."""
+    cols = []
+    for field in schema:
+        col = table[field.name]
+        if pa.types.is_date(field.type) and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            col = pc.cast(pc.strptime(col, format="%Y-%m-%d", unit="s"), pa.date32())
+        elif pa.types.is_string(field.type) and not pa.types.is_string(col.type):
+            col = pc.cast(col, pa.string()) if not pa.types.is_null(col.type) else pa.nulls(len(col), pa.string())
+        elif pa.types.is_null(col.type):
+            col = pa.nulls(len(col), field.type)
+        else:
+            col = pc.cast(col, field.type)
+        cols.append(col)
+    return pa.table(cols, schema=schema)
 
 
 def _bucket_case(buckets: Sequence[Bucket]) -> str:
@@ -48,19 +53,26 @@ def _bucket_case(buckets: Sequence[Bucket]) -> str:
     return "CASE " + " ".join(arms) + " END"
 
 
-def ageing_sql(buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> str:
-    """The ageing step as one SQL statement over `accts`, `sched` and the parameter `$as_of`."""
+def ageing_sql(as_of: date, buckets: Sequence[Bucket] = DEFAULT_BUCKETS, d: Dialect = DUCKDB) -> str:
+    """The ageing step as one SQL statement over the views `accts` and `sched`."""
     buckets = validate_buckets(buckets)
-    penalty_day = _HALF_EVEN.format(x="CAST(od AS DECIMAL(38,0)) * rate")
+    as_of_sql = d.date_literal(as_of)
+    next_day = d.add_days(as_of_sql, 1)
+    after_plus_1 = d.add_days("a.after_day", 1)
+    due_plus_1 = d.add_days("s.due_date", 1)
+
+    def per_day(principal: str, rate: str) -> str:
+        return d.round_half_even(f"CAST({principal} AS DECIMAL(20,0)) * {rate}")
+
     return f"""
 WITH a AS (
-    SELECT id, principal, interest, penalty, fees, CAST(overdue_since AS DATE) AS overdue_since,
-           CAST(daily_penalty_rate AS DECIMAL(18,8)) AS rate,
-           CAST(COALESCE(accrued_through, placement_date) AS DATE) AS after_day
+    SELECT id, principal, interest, penalty, fees, overdue_since,
+           CAST(daily_penalty_rate AS DECIMAL(14,8)) AS rate,
+           COALESCE(accrued_through, placement_date) AS after_day
     FROM accts WHERE status = 'active'
 ),
 s AS (
-    SELECT sc.account_id, CAST(sc.due_date AS DATE) AS due_date, sc.principal_due,
+    SELECT sc.account_id, sc.due_date, sc.principal_due,
            COALESCE(SUM(sc.principal_due) OVER (
                PARTITION BY sc.account_id ORDER BY sc.due_date DESC, sc.seq DESC
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS later
@@ -68,38 +80,35 @@ s AS (
 ),
 sched_dpd AS (
     SELECT s.account_id,
-           MIN(s.due_date) FILTER (WHERE a.principal > s.later) AS oldest_unpaid,
+           MIN(CASE WHEN a.principal > s.later THEN s.due_date END) AS oldest_unpaid,
            MAX(s.due_date) AS last_due
     FROM s JOIN a ON a.id = s.account_id GROUP BY s.account_id
 ),
--- accrual without a schedule: every day the same penalty on all of the principal
 flat AS (
-    SELECT a.id, CAST(date_diff('day', a.after_day, $as_of) AS BIGINT)
-           * CAST({_HALF_EVEN.format(x="CAST(a.principal AS DECIMAL(38,0)) * a.rate")} AS BIGINT) AS accrued
-    FROM a LEFT JOIN sched_dpd d ON d.account_id = a.id
-    WHERE d.account_id IS NULL AND $as_of > a.after_day AND a.rate > 0 AND a.principal > 0
+    SELECT a.id, CAST({d.datediff("a.after_day", as_of_sql)} AS BIGINT) * {per_day("a.principal", "a.rate")} AS accrued
+    FROM a LEFT JOIN sched_dpd sd ON sd.account_id = a.id
+    WHERE sd.account_id IS NULL AND {as_of_sql} > a.after_day AND a.rate > 0 AND a.principal > 0
 ),
--- accrual with a schedule: piecewise constant, overdue principal changes the day after each due date
 bounds AS (
-    SELECT a.id, a.after_day + 1 AS b FROM a JOIN sched_dpd d ON d.account_id = a.id
-    WHERE $as_of > a.after_day AND a.rate > 0 AND a.principal > 0
+    SELECT a.id, {after_plus_1} AS b FROM a JOIN sched_dpd sd ON sd.account_id = a.id
+    WHERE {as_of_sql} > a.after_day AND a.rate > 0 AND a.principal > 0
     UNION
-    SELECT a.id, s.due_date + 1 FROM a JOIN s ON s.account_id = a.id
-    WHERE $as_of > a.after_day AND a.rate > 0 AND a.principal > 0
-      AND s.due_date + 1 > a.after_day + 1 AND s.due_date + 1 <= $as_of
+    SELECT a.id, {due_plus_1} AS b FROM a JOIN s ON s.account_id = a.id
+    WHERE {as_of_sql} > a.after_day AND a.rate > 0 AND a.principal > 0
+      AND {due_plus_1} > {after_plus_1} AND {due_plus_1} <= {as_of_sql}
 ),
 segs AS (
-    SELECT id, b, date_diff('day', b, COALESCE(LEAD(b) OVER (PARTITION BY id ORDER BY b), $as_of + 1)) AS days
+    SELECT id, b, {d.datediff("b", f"COALESCE(LEAD(b) OVER (PARTITION BY id ORDER BY b), {next_day})")} AS days
     FROM bounds
 ),
 seg_od AS (
     SELECT g.id, g.days, a.rate,
-           GREATEST(0, a.principal - COALESCE(SUM(s.principal_due) FILTER (WHERE s.due_date >= g.b), 0)) AS od
+           GREATEST(0, a.principal - COALESCE(SUM(CASE WHEN s.due_date >= g.b THEN s.principal_due END), 0)) AS od
     FROM segs g JOIN a ON a.id = g.id LEFT JOIN s ON s.account_id = g.id
     GROUP BY g.id, g.b, g.days, a.rate, a.principal
 ),
 scheduled AS (
-    SELECT id, SUM(CAST(days AS BIGINT) * CAST({penalty_day} AS BIGINT)) AS accrued FROM seg_od GROUP BY id
+    SELECT id, SUM(CAST(days AS BIGINT) * {per_day("od", "rate")}) AS accrued FROM seg_od GROUP BY id
 ),
 aged AS (
     SELECT a.id,
@@ -107,14 +116,14 @@ aged AS (
            a.principal + a.interest + a.penalty + a.fees AS owed,
            CASE
              WHEN a.principal + a.interest + a.penalty + a.fees <= 0 THEN 0
-             WHEN d.account_id IS NOT NULL
-               THEN GREATEST(0, date_diff('day', COALESCE(d.oldest_unpaid, d.last_due), $as_of))
+             WHEN sd.account_id IS NOT NULL
+               THEN GREATEST(0, {d.datediff("COALESCE(sd.oldest_unpaid, sd.last_due)", as_of_sql)})
              WHEN a.overdue_since IS NULL THEN 0
-             ELSE GREATEST(0, date_diff('day', a.overdue_since, $as_of))
+             ELSE GREATEST(0, {d.datediff("a.overdue_since", as_of_sql)})
            END AS dpd,
-           GREATEST(a.after_day, $as_of) AS accrued_through
+           GREATEST(a.after_day, {as_of_sql}) AS accrued_through
     FROM a
-    LEFT JOIN sched_dpd d ON d.account_id = a.id
+    LEFT JOIN sched_dpd sd ON sd.account_id = a.id
     LEFT JOIN flat f ON f.id = a.id
     LEFT JOIN scheduled sa ON sa.id = a.id
 )
@@ -132,26 +141,15 @@ def age_portfolio(
     schedule: pa.Table | None,
     as_of: date,
     buckets: Sequence[Bucket] = DEFAULT_BUCKETS,
-    con: duckdb.DuckDBPyConnection | None = None,
+    engine: str = "duckdb",
+    con: Any = None,
 ) -> pa.Table:
     """Ageing + accrual for every active account: id, accrued, days_past_due, bucket, status, accrued_through."""
-    own = con is None
-    con = con or duckdb.connect()
-    try:
-        if schedule is None:
-            schedule = pa.table(
-                {
-                    "account_id": pa.array([], pa.int64()),
-                    "seq": pa.array([], pa.int32()),
-                    "due_date": pa.array([], pa.date32()),
-                    "principal_due": pa.array([], pa.int64()),
-                }
-            )
-        con.register("accts", accounts)
-        con.register("sched", schedule)
-        return con.sql(ageing_sql(buckets), params={"as_of": as_of}).to_arrow_table()
-    finally:
-        con.unregister("accts")
-        con.unregister("sched")
-        if own:
-            con.close()
+    tables = {
+        "accts": conform(accounts, ACCOUNT_SCHEMA),
+        "sched": conform(schedule, SCHEDULE_SCHEMA) if schedule is not None else SCHEDULE_SCHEMA.empty_table(),
+    }
+    sql = ageing_sql(as_of, buckets, dialect(engine))
+    if engine == "spark":
+        return run_spark(sql, tables)
+    return run_duckdb(sql, tables, con)

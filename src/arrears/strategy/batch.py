@@ -20,11 +20,11 @@ from sqlalchemy.engine import Connection
 from arrears.core.columnar import drop_table, read_arrow, write_staging
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
+from arrears.core.sqlengines import ENGINES
 from arrears.portfolio.ageing import DEFAULT_BUCKETS, Bucket
 from arrears.portfolio.ageing_columnar import age_portfolio
 from arrears.strategy.models import BatchRun
 
-ENGINES = ("duckdb",)
 
 SNAPSHOT_ACCOUNTS = """
 SELECT id, creditor_id, status, principal, interest, penalty, fees,
@@ -97,7 +97,7 @@ def run_batch(
 
     t1 = time.perf_counter()
     step("ageing")
-    aged = age_portfolio(accounts, schedule, as_of, buckets)
+    aged = age_portfolio(accounts, schedule, as_of, buckets, engine=engine)
     summary.seconds["ageing"] = round(time.perf_counter() - t1, 3)
     summary.accounts = aged.num_rows
 
@@ -124,7 +124,7 @@ def run_batch(
 
 
 def _join_old(aged: pa.Table, old: pa.Table) -> pa.Table:
-    joined = aged.join(old, keys="id", join_type="inner")
+    joined = aged.join(old, keys="id", join_type="inner").sort_by("id")
     changed = pc.not_equal(joined["bucket"], joined["old_bucket"])
     return joined.append_column("bucket_changed", pc.cast(pc.fill_null(changed, True), pa.int8()))
 
