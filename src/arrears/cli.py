@@ -34,12 +34,16 @@ def _root(
 
 
 def _wire() -> None:
+    from arrears import demo as demo_cli
     from arrears.portfolio import cli as portfolio_cli
+    from arrears.scoring import cli as scoring_cli
     from arrears.security import cli as security_cli
     from arrears.strategy import cli as strategy_cli
     from arrears.web import cli as web_cli
 
     portfolio_cli.register(app)
+    demo_cli.register(app)
+    scoring_cli.register(app)
     security_cli.register(app)
     strategy_cli.register(app)
     web_cli.register(app)
