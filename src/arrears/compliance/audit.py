@@ -1,0 +1,923 @@
+"""Audit mode: what the guard would have decided before every attempt of a contact log (R22, R27).
+
+The log is decided columnar — sort once, then per-group window counts over the sorted rows — and
+gives exactly the answers of replaying the scalar guard row by row (`audit_scalar`, the reference).
+Attempts that happened count toward later caps even when they were themselves violations.
+
+The same engine checks a day's planned contacts in the nightly batch (`check_planned`): each planned
+contact is decided against the history alone, as the scalar guard would decide it.
+
+Log columns: id, at, account, person, party, channel, contact, outcome, consent, kind, text, tz
+(optional: scope, staff_count, ids_shown). `at` is ISO 8601 with an offset, or local time read in
+`tz`; `kind` is `attempt` (default) or an event kind; `consent` is yes/no. For events, `scope` says
+what a consent covers (call, recontact, time_of_day[:HH:MM-HH:MM]) or what an opt-out covers; without
+it an opt-out covers the row's contact, else its channel, else every electronic channel of the person.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from arrears.compliance.guard import (
+    Attempt,
+    ContactHistory,
+    ContactPoint,
+    Decision,
+    Event,
+    Guard,
+    ProposedContact,
+    decision_from,
+)
+from arrears.compliance.packs import Pack, minutes
+from arrears.compliance.rules import (
+    CHANNELS,
+    DAY_US,
+    EVENT_KINDS,
+    OUTCOMES,
+    PARTIES,
+    THIRD_PARTIES,
+    UNKNOWN_OUTCOME,
+    Reason,
+    ScreenFn,
+    TextChecker,
+    consent_classes,
+    reason,
+    text_violations,
+    time_consent_covers,
+    valid_consent_scope,
+)
+from arrears.compliance.timezones import (
+    candidate_zones,
+    contact_kind,
+    day_start,
+    from_us,
+    is_zone,
+    local_minute,
+    local_minutes_and_days,
+    local_to_utc_us,
+    normalize_contact,
+    phone_info,
+    to_us,
+)
+from arrears.core.errors import ValidationFailed
+
+COLUMNS = (
+    "id",
+    "at",
+    "account",
+    "person",
+    "party",
+    "channel",
+    "contact",
+    "outcome",
+    "consent",
+    "kind",
+    "text",
+    "tz",
+)
+OPTIONAL = ("scope", "staff_count", "ids_shown")
+REQUIRED = ("id", "at", "account", "person")
+_YES = {"yes", "y", "true", "1", "是"}
+_NO = {"no", "n", "false", "0", "否", ""}
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class LogError(ValidationFailed):
+    """A contact log that cannot be read: names the row, the field and the reason."""
+
+    code = "log_invalid"
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def read_log(source: str | Path | bytes | io.IOBase) -> pl.DataFrame:
+    """Read and validate a contact log CSV into the normalised frame (`at_us` in UTC microseconds)."""
+    name = str(source) if isinstance(source, str | Path) else "log"
+    try:
+        raw = pl.read_csv(source, infer_schema=False)  # type: ignore[arg-type]
+    except FileNotFoundError:
+        raise LogError(f"{name}: no such file") from None
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise LogError(f"{name}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
+    return normalise_log(raw, name)
+
+
+def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
+    """Validate raw string columns (as read from CSV) and type them; the first bad row is reported."""
+    cols = {c.strip().lower(): c for c in raw.columns}
+    required = [c for c in REQUIRED if not (c == "at" and "at_us" in raw.columns)]
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise LogError(f"{name}: missing column(s) {', '.join(missing)} (expected {','.join(COLUMNS)})")
+    df = raw.select(
+        [
+            (
+                pl.col(cols[c]).cast(pl.String).str.strip_chars() if c in cols else pl.lit(None, pl.String)
+            ).alias(c)
+            for c in (*COLUMNS, *OPTIONAL)
+        ]
+    ).with_columns(
+        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in (*COLUMNS, *OPTIONAL)]
+    )
+    df = df.with_row_index("_row", offset=1).with_columns(
+        pl.col("kind").fill_null("attempt").str.to_lowercase(),
+        pl.col("party").str.to_lowercase(),
+        pl.col("channel").str.to_lowercase(),
+        pl.col("outcome").str.to_lowercase(),
+    )
+
+    def fail(mask: pl.Expr, field: str, why: Callable[[dict[str, Any]], str]) -> None:
+        bad = df.filter(mask)
+        if bad.height:
+            row = bad.row(0, named=True)
+            ident = f" (id {row['id']})" if row.get("id") else ""
+            more = f"; {bad.height - 1} more row(s) like it" if bad.height > 1 else ""
+            raise LogError(f"{name}: row {row['_row']}{ident}: {field}: {why(row)}{more}")
+
+    for c in required:
+        fail(pl.col(c).is_null(), c, lambda r: "is empty")
+    fail(pl.col("id").is_duplicated(), "id", lambda r: f"{r['id']!r} appears more than once")
+    kinds = ["attempt", *EVENT_KINDS]
+    fail(~pl.col("kind").is_in(kinds), "kind", lambda r: f"{r['kind']!r} is not one of {', '.join(kinds)}")
+    att = pl.col("kind") == "attempt"
+    fail(att & pl.col("party").is_null(), "party", lambda r: "is empty for an attempt")
+    fail(
+        pl.col("party").is_not_null() & ~pl.col("party").is_in(PARTIES),
+        "party",
+        lambda r: f"{r['party']!r} is not one of {', '.join(PARTIES)}",
+    )
+    fail(att & pl.col("channel").is_null(), "channel", lambda r: "is empty for an attempt")
+    fail(
+        pl.col("channel").is_not_null() & ~pl.col("channel").is_in(CHANNELS),
+        "channel",
+        lambda r: f"{r['channel']!r} is not one of {', '.join(CHANNELS)}",
+    )
+    fail(att & pl.col("contact").is_null(), "contact", lambda r: "is empty for an attempt")
+    fail(
+        pl.col("outcome").is_not_null() & ~pl.col("outcome").is_in(OUTCOMES),
+        "outcome",
+        lambda r: f"{r['outcome']!r} is not one of {', '.join(OUTCOMES)}",
+    )
+    consent = pl.col("consent").fill_null("").str.to_lowercase()
+    fail(~consent.is_in([*_YES, *_NO]), "consent", lambda r: f"{r['consent']!r} is not yes or no")
+    df = df.with_columns(consent.is_in(list(_YES)).alias("consent"))
+    zones = df.get_column("tz").drop_nulls().unique().to_list()
+    bad_zones = [z for z in zones if not is_zone(z)]
+    fail(pl.col("tz").is_in(bad_zones), "tz", lambda r: f"{r['tz']!r} is not an IANA time zone")
+    scopes = df.filter(pl.col("kind") == "consent").get_column("scope").drop_nulls().unique().to_list()
+    bad_scopes = [s for s in scopes if not valid_consent_scope(s)]
+    fail(
+        (pl.col("kind") == "consent") & pl.col("scope").is_in(bad_scopes),
+        "scope",
+        lambda r: f"{r['scope']!r} is not call, recontact or time_of_day[:HH:MM-HH:MM]",
+    )
+    staff = pl.col("staff_count").cast(pl.Int64, strict=False)
+    fail(
+        pl.col("staff_count").is_not_null() & (staff.is_null() | (staff < 0)),
+        "staff_count",
+        lambda r: f"{r['staff_count']!r} is not a whole number",
+    )
+    shown = pl.col("ids_shown").fill_null("").str.to_lowercase()
+    fail(~shown.is_in([*_YES, *_NO]), "ids_shown", lambda r: f"{r['ids_shown']!r} is not yes or no")
+    df = df.with_columns(
+        staff.alias("staff_count"),
+        pl.when(pl.col("ids_shown").is_null())
+        .then(None)
+        .otherwise(shown.is_in(list(_YES)))
+        .alias("ids_shown"),
+    )
+    if "at_us" in raw.columns:  # already parsed (planned contacts given as aware datetimes)
+        df = df.with_columns(raw["at_us"].cast(pl.Int64).alias("at_us"))
+    else:
+        df = df.with_columns(_parse_at(df, fail).alias("at_us"))
+    return _default_scopes(df.drop("at"))
+
+
+def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
+    """`at` → UTC microseconds: ISO 8601 with an offset, or local time read in the row's `tz`."""
+    text = pl.col("at").str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"[Zz]$", "+00:00")
+    parsed = df.select(
+        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+        .dt.epoch("us")
+        .alias("aware"),
+        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+        .dt.epoch("us")
+        .alias("naive"),
+        text.str.to_datetime("%Y-%m-%dT%H:%M%z", strict=False, time_unit="us")
+        .dt.epoch("us")
+        .alias("aware_m"),
+        text.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.epoch("us").alias("naive_m"),
+    )
+    aware = parsed["aware"].fill_null(parsed["aware_m"]).to_numpy().astype("float64")
+    naive = parsed["naive"].fill_null(parsed["naive_m"]).to_numpy().astype("float64")
+    at_text = df["at"].to_list()
+    tz = df["tz"].to_list()
+    for i in np.nonzero(np.isnan(aware) & np.isnan(naive))[0]:  # other ISO 8601 spellings
+        try:
+            t = datetime.fromisoformat(at_text[i])
+        except ValueError:
+            fail(
+                pl.col("_row") == int(df["_row"][int(i)]),
+                "at",
+                lambda r: f"{r['at']!r} is not an ISO 8601 time",
+            )
+            raise AssertionError("unreachable") from None
+        if t.tzinfo is not None:
+            aware[i] = float(to_us(t))
+        else:
+            naive[i] = float((t - _EPOCH_NAIVE) // timedelta(microseconds=1))
+    no_zone = np.isnan(aware) & np.array([z is None for z in tz], dtype=bool)
+    if no_zone.any():
+        row = int(df["_row"][int(np.nonzero(no_zone)[0][0])])
+        fail(pl.col("_row") == row, "at", lambda r: f"{r['at']!r} has no UTC offset and tz is empty")
+    out = np.where(np.isnan(aware), 0, aware).astype(np.int64)
+    local_rows = np.nonzero(np.isnan(aware))[0]
+    if len(local_rows):
+        tz_local = np.array([tz[i] for i in local_rows], dtype=object)
+        for z in set(tz_local.tolist()):
+            sel = local_rows[tz_local == z]
+            out[sel] = local_to_utc_us(z, naive[sel].astype(np.int64))
+    return pl.Series("at_us", out, dtype=pl.Int64)
+
+
+# ------------------------------------------------------------------------------------------- preparing
+
+
+def person_zones_of(df: pl.DataFrame, pack: Pack) -> dict[str, str]:
+    """A default zone per person: the zone of the person's first row that shows one (tz or phone)."""
+    rows = df.filter(pl.col("tz").is_not_null() | pl.col("contact").is_not_null()).select(
+        "person", "contact", "tz"
+    )
+    rows = rows.unique(subset=["person"], keep="first", maintain_order=True)
+    out: dict[str, str] = {}
+    for person, contact, tz in rows.iter_rows():
+        z = tz or _phone_zone(contact, pack)
+        if z:
+            out[person] = z
+    missing = df.filter(~pl.col("person").is_in(list(out)))
+    if missing.height:  # first row had no zone: look further
+        for person, contact, tz in missing.select("person", "contact", "tz").iter_rows():
+            if person not in out:
+                z = tz or _phone_zone(contact, pack)
+                if z:
+                    out[person] = z
+    return out
+
+
+def _phone_zone(contact: str | None, pack: Pack) -> str | None:
+    if contact is None or contact_kind(contact) != "phone":
+        return None
+    zones = phone_info(contact.strip(), pack.default_region).zones
+    return zones[0] if zones else None
+
+
+def _codes(s: pl.Series) -> np.ndarray:
+    """Dense integer codes of a column; null → -1."""
+    return (s.rank("dense").fill_null(0).cast(pl.Int64) - 1).to_numpy()
+
+
+def _count_prior(group: np.ndarray, qual: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per row i: rows j with group[j] == group[i] and qual[j] and lo[i] <= j < hi[i] (j are positions)."""
+    n = len(group)
+    idx = np.nonzero(qual & (group >= 0))[0]
+    keys = np.sort(group[idx] * n + idx)
+    base = group * n
+    return np.searchsorted(keys, base + hi) - np.searchsorted(keys, base + np.minimum(lo, hi))
+
+
+def _last_prior(group: np.ndarray, qual: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per row i: position of the last row j < hi[i] in the same group with qual[j]; -1 if none."""
+    n = len(group)
+    idx = np.nonzero(qual & (group >= 0))[0]
+    if len(idx) == 0:
+        return np.full(n, -1, dtype=np.int64)
+    keys = np.sort(group[idx] * n + idx)
+    k = np.searchsorted(keys, group * n + hi) - 1
+    kk = np.clip(k, 0, None)
+    found = (k >= 0) & (keys[kk] // n == group) & (group >= 0)
+    return np.where(found, keys[kk] % n, -1)
+
+
+def _isin(s: pl.Series, values: Any) -> np.ndarray:
+    return s.is_in(list(values)).fill_null(False).to_numpy()
+
+
+# --------------------------------------------------------------------------------------------- deciding
+
+
+@dataclass
+class _Verdicts:
+    """Per sorted row: bit masks over `pack.check_order` (blocking / warning), and text findings."""
+
+    viol: np.ndarray
+    warn: np.ndarray
+    text_index: np.ndarray  # -1, or an index into text_found / text_warn
+    text_found: list[dict[tuple[str, str], Reason]]
+    text_warn: list[dict[tuple[str, str], Reason]]
+
+
+def _evaluate(
+    df: pl.DataFrame, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str]
+) -> _Verdicts:
+    """Decide every candidate row (`_cand`) of the frame sorted by (time, order) from the rows before it
+    that are history (`_hist`). Each rule below mirrors its scalar twin in guard.py."""
+    n = df.height
+    order = list(pack.check_order)
+    bit = {k: np.uint64(1) << np.uint64(i) for i, k in enumerate(order)}
+    if len(order) > 64:
+        raise ValueError(
+            "a pack with more than 64 (rule, reason) pairs is not supported by the columnar engine"
+        )
+    viol = np.zeros(n, dtype=np.uint64)
+    warn = np.zeros(n, dtype=np.uint64)
+
+    pos = np.arange(n, dtype=np.int64)
+    at = df["at_us"].to_numpy().astype(np.int64)
+    hist = df["_hist"].to_numpy()
+    cand = df["_cand"].to_numpy()
+    kind = df["kind"]
+    is_att = (kind == "attempt").to_numpy()
+    hatt = hist & is_att
+    party, channel, outcome, scope = df["party"], df["channel"], df["outcome"], df["scope"]
+    consent = df["consent"].fill_null(False).to_numpy()
+    person_code = _codes(df["person"])
+    account_code = _codes(df["account"])
+    pa_code = np.unique(
+        person_code * (int(account_code.max(initial=0)) + 2) + account_code, return_inverse=True
+    )[1]
+    pa_code = pa_code.astype(np.int64)
+    utc_day = at // DAY_US
+
+    def active(rid: str) -> np.ndarray:
+        r = pack.get(rid)
+        if r is None:
+            return np.zeros(n, dtype=bool)
+        return cand & (utc_day >= r.effective_from.toordinal() - _EPOCH_ORDINAL)
+
+    def mark(key: tuple[str, str], mask: np.ndarray, into: np.ndarray | None = None) -> None:
+        target = viol if into is None else into
+        target[mask] |= bit[key]
+
+    def lo_of(ws: np.ndarray) -> np.ndarray:
+        return np.searchsorted(at, ws, side="left").astype(np.int64)
+
+    def ev(k: str) -> np.ndarray:
+        return hist & (kind == k).to_numpy()
+
+    # -- contacts: normalised codes (contacts of attempts and opt-out scopes share one code space)
+    contacts = df["contact"]
+    contact_kinds = contacts.map_elements(contact_kind, return_dtype=pl.String, skip_nulls=True)
+    region = pack.default_region
+    uniq = pl.concat([contacts.drop_nulls(), scope.filter(kind == "opt_out").drop_nulls()]).unique().to_list()
+    norm_map = {v: normalize_contact(v, None, region) for v in uniq}
+    contact_norm = contacts.replace_strict(norm_map, default=None, return_dtype=pl.String)
+    scope_norm = scope.replace_strict(norm_map, default=None, return_dtype=pl.String)
+    both = _codes(pl.concat([contact_norm, scope_norm]))
+    contact_code, scope_code = both[:n], both[n:]
+
+    # -- zones of every candidate (explicit tz, else phone zones, else the person's or the pack's)
+    person_list = df["person"].to_list()
+    tz_list = df["tz"].to_list()
+    contact_list = contacts.to_list()
+    ckind_list = contact_kinds.to_list()
+    zone_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    zones_of: list[tuple[str, ...]] = [()] * n
+    day_zone_of: list[str] = [""] * n
+    for i in np.nonzero(cand)[0]:
+        pz = person_zones.get(person_list[i])
+        zkey = (contact_list[i], tz_list[i], pz)
+        zs = zone_cache.get(zkey)
+        if zs is None:
+            fallback = (pz,) if pz else pack.default_timezones
+            zs = candidate_zones(contact_list[i], ckind_list[i] or "address", tz_list[i], fallback, region)
+            zone_cache[zkey] = zs
+        zones_of[i] = zs
+        day_zone_of[i] = pz or zs[0]
+    cand_idx = np.nonzero(cand)[0]
+
+    # local day of each candidate in its day zone, and day starts (UTC µs) k days before
+    day_zone_arr = np.array(day_zone_of, dtype=object)
+    local_dayno = np.zeros(n, dtype=np.int64)
+    for z in set(day_zone_arr[cand_idx].tolist()):
+        sel = cand_idx[day_zone_arr[cand_idx] == z]
+        _, local_dayno[sel] = local_minutes_and_days(z, at[sel])
+
+    def day_starts(back: int) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        for z in set(day_zone_arr[cand_idx].tolist()):
+            sel = cand_idx[day_zone_arr[cand_idx] == z]
+            days, inv = np.unique(local_dayno[sel] - back, return_inverse=True)
+            starts = np.array([to_us(day_start(z, _date(int(d)))) for d in days], dtype=np.int64)
+            out[sel] = starts[inv]
+        return out
+
+    # local minutes per candidate zone: groups of rows sharing a tuple of zones
+    tuple_ids: dict[tuple[str, ...], int] = {}
+    zone_tuple_arr = np.array([tuple_ids.setdefault(z, len(tuple_ids)) for z in zones_of], dtype=np.int64)
+    tuples = list(tuple_ids)
+
+    def outside_window(rows: np.ndarray, lo_min: int, hi_min: int) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        ids = zone_tuple_arr[rows]
+        for tid in set(ids.tolist()):
+            sel = rows[ids == tid]
+            for z in tuples[tid]:
+                mins, _ = local_minutes_and_days(z, at[sel])
+                if lo_min < hi_min:
+                    inside = (mins >= lo_min) & (mins < hi_min)
+                else:
+                    inside = (mins >= lo_min) | (mins < hi_min)
+                out[sel] |= ~inside
+        return out
+
+    # -- holds
+    groups = {"person": person_code, "account": account_code, "person_account": pa_code}
+    for hold in pack.holds:
+        if hold.rule not in pack:
+            continue
+        applies = active(hold.rule) & ~_isin(party, hold.except_parties)
+        hit = np.zeros(n, dtype=bool)
+        for match in hold.match:
+            if match == "opt_out":
+                hit |= _opt_out_hits(df, hold, hist, person_code, contact_code, scope_code, channel, pos)
+                continue
+            g = groups[match]
+            last = _last_prior(g, ev(hold.kind), pos)
+            on = last >= 0
+            if hold.lifted_by:  # US-V1: until a later verification
+                on &= _last_prior(g, ev(hold.lifted_by), pos) < last
+            if hold.channels:
+                on &= _isin(channel, hold.channels)
+            hit |= on
+        mark((hold.rule, hold.code), applies & hit)
+
+    # -- CN-T1 / US-T1
+    consent_cls = {
+        c: hist & (kind == "consent").to_numpy() & _isin(scope.fill_null("∅"), _scopes_of(scope, c))
+        for c in ("call", "recontact", "time")
+    }
+    last_time_consent = _last_prior(pa_code, consent_cls["time"], pos)
+    scope_list = scope.to_list()
+    at_list: list[int] = at.tolist()
+    for rid, code in (("CN-T1", "night"), ("US-T1", "hours")):
+        r = pack.get(rid)
+        if r is None:
+            continue
+        applies = active(rid) & _isin(channel, r["channels"])
+        rows = np.nonzero(applies)[0]
+        out = outside_window(rows, minutes(r["allowed_from"]), minutes(r["allowed_until"]))
+        if r["consent_lifts"]:
+            out &= ~consent
+            for i in np.nonzero(out & (last_time_consent >= 0))[0]:
+                when = from_us(at_list[i])
+                local = [local_minute(when, z) for z in zones_of[i]]
+                if time_consent_covers(scope_list[int(last_time_consent[i])], local):
+                    out[i] = False
+        mark((rid, code), applies & out)
+
+    today0 = day_starts(0) if len(cand_idx) else np.zeros(n, dtype=np.int64)
+
+    # -- CN-F1: connected calls per person per local day
+    if "CN-F1" in pack:
+        r = pack.rule("CN-F1")
+        calls = _isin(channel, r["call_channels"])
+        q = hatt & calls & _isin(outcome, r["connected_outcomes"])
+        cnt = _count_prior(person_code, q, lo_of(today0), pos)
+        mark(("CN-F1", "cap"), active("CN-F1") & calls & (cnt >= r["max_connected_calls_per_day"]))
+
+    # -- CN-F2: unanswered attempts per phone number per local day
+    if "CN-F2" in pack:
+        r = pack.rule("CN-F2")
+        calls = _isin(channel, r["call_channels"])
+        q = hatt & calls & _isin(outcome.fill_null(UNKNOWN_OUTCOME), r["unanswered_outcomes"])
+        cnt = _count_prior(contact_code, q, lo_of(today0), pos)
+        phone = (contact_kinds == "phone").fill_null(False).to_numpy()
+        mark(
+            ("CN-F2", "cap"),
+            active("CN-F2") & calls & phone & (cnt >= r["max_unanswered_per_number_per_day"]),
+        )
+
+    # -- CN-P2 / US-P2: third parties
+    third = _isin(party, THIRD_PARTIES)
+    for rid in ("CN-P2", "US-P2"):
+        r = pack.get(rid)
+        if r is None:
+            continue
+        applies = active(rid) & third
+        q_att = (
+            hatt & (party == "debtor").fill_null(False).to_numpy() & _isin(channel, r["unreachable_channels"])
+        )
+        q_reached = q_att & _isin(outcome, r["reached_outcomes"])
+        lo = lo_of(at - r["unreachable_days"] * DAY_US)
+        n_att = _count_prior(account_code, q_att, lo, pos)
+        n_reached = _count_prior(account_code, q_reached, lo, pos)
+        unreachable = (n_reached == 0) & (n_att >= r["unreachable_min_attempts"])
+        mark((rid, "reachable"), applies & ~unreachable)
+        if "max_contacts_per_person" in r.parameters:  # US-P2 (1692b(3)): once unless asked
+            spoke = hatt & third & ~_isin(outcome, r["not_communicated_outcomes"])
+            cnt = _count_prior(person_code, spoke, np.zeros(n, dtype=np.int64), pos)
+            asked = consent | (_last_prior(person_code, consent_cls["recontact"], pos) >= 0)
+            mark((rid, "repeat"), applies & (cnt >= r["max_contacts_per_person"]) & ~asked)
+
+    # -- US-F1 / US-F2 with the US-F3 exclusions
+    if "US-F1" in pack or "US-F2" in pack:
+        f3 = pack.get("US-F3")
+        f3_on = active("US-F3") if f3 is not None else np.zeros(n, dtype=bool)
+        last_cc = _last_prior(pa_code, consent_cls["call"], pos)
+        consent_us = f3["consent_days"] * DAY_US if f3 else 0
+        recent_consent = (last_cc >= 0) & (at - at[np.clip(last_cc, 0, None)] <= consent_us)
+        exempt = f3_on & (consent | recent_consent)
+        if "US-F1" in pack:
+            r = pack.rule("US-F1")
+            calls = _isin(channel, r["call_channels"])
+            excluded = consent | recent_consent
+            if f3 is not None:
+                excluded |= _isin(outcome, f3["not_connected_outcomes"])
+            lo = lo_of(day_starts(r["window_days"] - 1))
+            cnt_excl = _count_prior(pa_code, hatt & calls & ~excluded, lo, pos)
+            cnt = cnt_excl
+            if (cand & ~f3_on).any():
+                cnt = np.where(f3_on, cnt_excl, _count_prior(pa_code, hatt & calls, lo, pos))
+            mark(("US-F1", "cap"), active("US-F1") & calls & ~exempt & (cnt >= r["max_calls"]))
+        if "US-F2" in pack:
+            r = pack.rule("US-F2")
+            calls = _isin(channel, r["call_channels"])
+            conv = hatt & calls & (outcome == "conversation").fill_null(False).to_numpy()
+            last_conv = _last_prior(pa_code, conv, pos)
+            ws = day_starts(r["window_days"] - 1)
+            recent = (last_conv >= 0) & (at[np.clip(last_conv, 0, None)] >= ws)
+            mark(("US-F2", "after_conversation"), active("US-F2") & calls & ~exempt & recent)
+
+    # -- CN-V1: field visits
+    if "CN-V1" in pack:
+        r = pack.rule("CN-V1")
+        visit = active("CN-V1") & (channel == "visit").fill_null(False).to_numpy()
+        staff = df["staff_count"]
+        short = (staff.is_null() | (staff < r["min_staff"])).fill_null(True).to_numpy()
+        mark(("CN-V1", "staff"), visit & short)
+        shown = df["ids_shown"]
+        mark(("CN-V1", "ids"), visit & (shown == False).fill_null(False).to_numpy())  # noqa: E712
+        mark(("CN-V1", "ids_unknown"), visit & shown.is_null().to_numpy(), warn)
+
+    # -- message text (screening, third-party wording, letters, opt-out line, voicemail, time-barred)
+    text_found: list[dict[tuple[str, str], Reason]] = []
+    text_warn: list[dict[tuple[str, str], Reason]] = []
+    text_rows = np.nonzero(cand & df["text"].is_not_null().to_numpy())[0]
+    barred = _last_prior(account_code, ev("time_barred"), pos) >= 0
+    texts = df["text"].to_list()
+    party_list, channel_list = party.to_list(), channel.to_list()
+    text_index = np.full(n, -1, dtype=np.int64)
+    cache: dict[tuple[Any, ...], int] = {}
+    for i in text_rows:
+        day = int(utc_day[i])
+        key = (texts[i], channel_list[i], party_list[i], bool(barred[i]), day)
+        slot = cache.get(key)
+        if slot is None:
+            findings = checker.findings(texts[i], channel_list[i])
+            the_day = _date(day)
+            found, warnings = text_violations(
+                pack,
+                findings,
+                party_list[i],
+                channel_list[i],
+                bool(barred[i]),
+                partial(_in, pack, day=the_day),
+            )
+            slot = len(text_found)
+            text_found.append(found)
+            text_warn.append(warnings)
+            cache[key] = slot
+        text_index[i] = slot
+    return _Verdicts(viol=viol, warn=warn, text_index=text_index, text_found=text_found, text_warn=text_warn)
+
+
+def _date(day_number: int) -> date:
+    """The date `day_number` days after 1970-01-01."""
+    return date.fromordinal(_EPOCH_ORDINAL + day_number)
+
+
+def _in(pack: Pack, rid: str, *, day: date) -> bool:
+    r = pack.get(rid)
+    return r is not None and r.effective_from <= day
+
+
+def _scopes_of(scope: pl.Series, cls: str) -> list[str]:
+    """Scope values (null spelled ∅) whose consent covers `cls`."""
+    values = scope.drop_nulls().unique().to_list()
+    out = [v for v in values if cls in consent_classes(v)]
+    if cls in consent_classes(None):
+        out.append("∅")
+    return out
+
+
+def _opt_out_hits(
+    df: pl.DataFrame,
+    hold: Any,
+    hist: np.ndarray,
+    person_code: np.ndarray,
+    contact_code: np.ndarray,
+    scope_code: np.ndarray,
+    channel: pl.Series,
+    pos: np.ndarray,
+) -> np.ndarray:
+    """US-E1 (1006.6(e)): opted out for the person (all hold channels), a channel, or an address."""
+    n = df.height
+    kind, scope = df["kind"], df["scope"]
+    is_opt = hist & (kind == hold.kind).to_numpy()
+    in_channels = _isin(channel, hold.channels)
+    scope_null = scope.is_null().to_numpy()
+    scope_is_channel = _isin(scope, CHANNELS)
+    # person-wide
+    hit = in_channels & (_last_prior(person_code, is_opt & scope_null, pos) >= 0)
+    # one channel of the person
+    ch_codes = {c: i for i, c in enumerate(CHANNELS)}
+    ch_of_scope = np.array([ch_codes.get(s, -1) for s in scope.to_list()], dtype=np.int64)
+    ch_of_row = np.array([ch_codes.get(c, -1) for c in channel.to_list()], dtype=np.int64)
+    g_scope = np.where(ch_of_scope >= 0, person_code * len(CHANNELS) + ch_of_scope, -1)
+    g_row = np.where(ch_of_row >= 0, person_code * len(CHANNELS) + ch_of_row, -1)
+    hit |= _exists_before(g_scope, is_opt & scope_is_channel, g_row, pos, n)
+    # one address or number, whoever it belongs to
+    by_value = is_opt & ~scope_null & ~scope_is_channel
+    hit |= in_channels & _exists_before(scope_code, by_value, contact_code, pos, n)
+    return hit
+
+
+def _exists_before(
+    source_group: np.ndarray, qual: np.ndarray, row_group: np.ndarray, pos: np.ndarray, n: int
+) -> np.ndarray:
+    """Per row i: whether some j < i has source_group[j] == row_group[i] and qual[j]."""
+    idx = np.nonzero(qual & (source_group >= 0))[0]
+    if len(idx) == 0:
+        return np.zeros(n, dtype=bool)
+    keys = np.sort(source_group[idx] * n + idx)
+    k = np.searchsorted(keys, row_group * n + pos) - 1
+    kk = np.clip(k, 0, None)
+    return (k >= 0) & (keys[kk] // n == row_group) & (row_group >= 0)
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
+    """Output rows (id, allowed, rules, reasons, warnings) for the candidate rows, in `_out` order.
+
+    Rows are grouped by their signature (masks + text findings) so each distinct answer is built once.
+    """
+    cand = df["_cand"].to_numpy()
+    rows = np.nonzero(cand)[0]
+    order = list(pack.check_order)
+    sig = np.stack([v.viol[rows].astype(np.int64), v.warn[rows].astype(np.int64), v.text_index[rows]], axis=1)
+    uniq, inverse = np.unique(sig, axis=0, return_inverse=True)
+    allowed, rules, reasons, warnings = [], [], [], []
+    for viol, warn, tix in uniq.tolist():
+        found = {k: reason(pack, *k) for i, k in enumerate(order) if (viol >> i) & 1}
+        warned = {k: reason(pack, *k) for i, k in enumerate(order) if (warn >> i) & 1}
+        if tix >= 0:
+            found.update(v.text_found[tix])
+            warned.update(v.text_warn[tix])
+        d = decision_from(pack, found, warned)
+        allowed.append(d.allowed)
+        rules.append(list(d.rules))
+        reasons.append([r.to_dict() for r in d.reasons])
+        warnings.append([r.to_dict() for r in d.warnings])
+    reason_t = pl.List(pl.Struct({"rule": pl.String, "zh": pl.String, "en": pl.String}))
+    answers = pl.DataFrame(
+        {"allowed": allowed, "rules": rules, "reasons": reasons, "warnings": warnings},
+        schema={
+            "allowed": pl.Boolean,
+            "rules": pl.List(pl.String),
+            "reasons": reason_t,
+            "warnings": reason_t,
+        },
+    )
+    out = answers[inverse.reshape(-1)]
+    out = out.with_columns(df["id"].gather(rows).alias("id"), df["_out"].gather(rows).alias("_out")).sort(
+        "_out"
+    )
+    return out.select("id", "allowed", "rules", "reasons", "warnings")
+
+
+def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None) -> pl.DataFrame:
+    """The guard's decision before every attempt of a normalised log, computed columnar.
+
+    Returns id, allowed, rules, reasons, warnings per attempt, in the log's order.
+    """
+    df = _audit_frame(log)
+    zones = person_zones_of(df, pack)
+    verdicts = _evaluate(df, pack, TextChecker(pack, screen), zones)
+    return _assemble(df, verdicts, pack)
+
+
+def _audit_frame(log: pl.DataFrame) -> pl.DataFrame:
+    df = log.with_row_index("_idx").sort(["at_us", "_idx"], maintain_order=True)
+    is_att = pl.col("kind") == "attempt"
+    return df.with_columns(
+        pl.lit(True).alias("_hist"),
+        is_att.alias("_cand"),
+        pl.when(is_att).then(pl.col("_idx")).otherwise(-1).alias("_out"),
+    )
+
+
+def audit_scalar(
+    log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Reference: replay the log row by row through the scalar guard (optionally the first `limit` rows)."""
+    df = _audit_frame(log)
+    zones = person_zones_of(df, pack)
+    if limit is not None:
+        df = df.head(limit)
+    guard = Guard(pack, screen)
+    history = ContactHistory(person_zones=zones)
+    answers: list[tuple[int, dict[str, Any]]] = []
+    for row in df.iter_rows(named=True):
+        at = from_us(row["at_us"])
+        if row["kind"] != "attempt":
+            history.add(Event(at, row["account"], row["person"], row["kind"], row["scope"]))
+            continue
+        p = _proposed(row, at)
+        d = guard.decide(p, history)
+        answers.append((row["_idx"], {"id": row["id"], **_answer(d)}))
+        history.add(
+            Attempt(
+                at,
+                row["account"],
+                row["person"],
+                row["party"],
+                row["channel"],
+                row["contact"],
+                row["outcome"],
+                row["consent"],
+            )
+        )
+    answers.sort(key=lambda a: a[0])
+    return [a for _, a in answers]
+
+
+def _answer(d: Decision) -> dict[str, Any]:
+    return {
+        "allowed": d.allowed,
+        "rules": list(d.rules),
+        "reasons": [r.to_dict() for r in d.reasons],
+        "warnings": [r.to_dict() for r in d.warnings],
+    }
+
+
+def _proposed(row: Mapping[str, Any], at: datetime) -> ProposedContact:
+    contact = row["contact"]
+    return ProposedContact(
+        at=at,
+        account=row["account"],
+        person=row["person"],
+        party=row["party"],
+        channel=row["channel"],
+        contact=ContactPoint(contact, contact_kind(contact), row["tz"]),
+        text=row["text"],
+        consent=bool(row["consent"]),
+        staff_count=row["staff_count"],
+        ids_shown=row["ids_shown"],
+    )
+
+
+def _default_scopes(log: pl.DataFrame) -> pl.DataFrame:
+    """An opt-out without a scope covers the row's contact, else its channel, else the person; a consent
+    without a scope given on a call is a call consent (US-F3), else a general consent."""
+    opt = (pl.col("kind") == "opt_out") & pl.col("scope").is_null()
+    call_consent = (
+        (pl.col("kind") == "consent")
+        & pl.col("scope").is_null()
+        & pl.col("channel").is_in(["call", "voicemail"])
+    )
+    return log.with_columns(
+        pl.when(opt)
+        .then(pl.coalesce("contact", "channel"))
+        .when(call_consent)
+        .then(pl.lit("call"))
+        .otherwise(pl.col("scope"))
+        .alias("scope")
+    )
+
+
+# ---------------------------------------------------------------------------------------- planned contacts
+
+
+def check_planned(
+    planned: pl.DataFrame | Any,
+    history: ContactHistory | pl.DataFrame | None,
+    pack: Pack,
+    *,
+    screen: ScreenFn | None = None,
+    person_zones: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """Decide a batch of planned contacts at once (the nightly batch), columnar.
+
+    `planned` (Polars DataFrame or pyarrow Table) has at (aware datetime or ISO text), account, person,
+    party, channel, contact and optionally id, tz, text, consent, staff_count, ids_shown. Each planned
+    contact is decided against `history` alone — a ContactHistory, or a contact log frame — exactly as
+    `Guard.decide` would decide it; the contact kind is read from the value. Returns the planned rows
+    with allowed, rules, reasons and warnings added.
+    """
+    frame = planned if isinstance(planned, pl.DataFrame) else pl.from_arrow(planned)
+    assert isinstance(frame, pl.DataFrame)
+    plan = _planned_frame(frame)
+    if isinstance(history, ContactHistory):
+        hist = history_frame(history)
+        zones = dict(person_zones if person_zones is not None else history.person_zones)
+    else:
+        hist = history if history is not None else _empty_log()
+        if "at_us" not in hist.columns or hist.schema.get("consent") != pl.Boolean:
+            hist = normalise_log(hist.select(pl.all().cast(pl.String)), "history")
+        zones = dict(person_zones or {})
+    cols = [c for c in plan.columns if c not in ("_row",)]
+    both = pl.concat(
+        [
+            hist.select(cols).with_columns(
+                pl.lit(0).alias("_src"), pl.lit(True).alias("_hist"), pl.lit(False).alias("_cand")
+            ),
+            plan.select(cols).with_columns(
+                pl.lit(1).alias("_src"), pl.lit(False).alias("_hist"), pl.lit(True).alias("_cand")
+            ),
+        ],
+        how="vertical_relaxed",
+    )
+    both = both.with_row_index("_idx").sort(["at_us", "_src", "_idx"], maintain_order=True)
+    n_hist = hist.height
+    both = both.with_columns(
+        pl.when(pl.col("_cand")).then(pl.col("_idx").cast(pl.Int64) - n_hist).otherwise(-1).alias("_out")
+    )
+    verdicts = _evaluate(both, pack, TextChecker(pack, screen), zones)
+    answers = _assemble(both, verdicts, pack)
+    return frame.with_columns(answers.select("allowed", "rules", "reasons", "warnings"))
+
+
+def _planned_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    at = frame.schema.get("at")
+    raw = frame
+    if isinstance(at, pl.Datetime):
+        if at.time_zone is None:
+            raise LogError("planned contacts: `at` must be timezone-aware")
+        raw = frame.with_columns(pl.col("at").dt.epoch("us").alias("at_us")).drop("at")
+    if "id" not in raw.columns:
+        raw = raw.with_row_index("id", offset=1)
+    raw = raw.with_columns(pl.lit("attempt").alias("kind"))
+    strings = raw.select([pl.col(c).cast(pl.String) for c in raw.columns if c != "at_us"])
+    if "at_us" in raw.columns:
+        strings = strings.with_columns(raw["at_us"])
+    return normalise_log(strings, "planned contacts")
+
+
+def _empty_log() -> pl.DataFrame:
+    return normalise_log(pl.DataFrame({c: [] for c in REQUIRED}, schema={c: pl.String for c in REQUIRED}))
+
+
+def history_frame(history: ContactHistory) -> pl.DataFrame:
+    """A ContactHistory as a normalised log frame (in its own order: time, then order of adding)."""
+    rows: dict[str, list[Any]] = {
+        c: []
+        for c in (
+            "id",
+            "at_us",
+            "account",
+            "person",
+            "party",
+            "channel",
+            "contact",
+            "outcome",
+            "consent",
+            "kind",
+            "scope",
+        )
+    }
+    for i, item in enumerate(history):
+        rows["id"].append(f"h{i}")
+        rows["at_us"].append(to_us(item.at))
+        rows["account"].append(item.account)
+        rows["person"].append(item.person)
+        if isinstance(item, Attempt):
+            vals: tuple[Any, ...] = (
+                item.party,
+                item.channel,
+                item.contact,
+                item.outcome,
+                "yes" if item.consent else "no",
+                "attempt",
+                None,
+            )
+        else:
+            vals = (None, None, None, None, "no", item.kind, item.scope)
+        for c, val in zip(
+            ("party", "channel", "contact", "outcome", "consent", "kind", "scope"), vals, strict=True
+        ):
+            rows[c].append(val)
+    raw = pl.DataFrame(rows, schema={c: (pl.Int64 if c == "at_us" else pl.String) for c in rows})
+    return normalise_log(raw, "history")
