@@ -35,6 +35,7 @@ def _root(
 
 def _wire() -> None:
     from arrears import demo as demo_cli
+    from arrears.compliance import cli as compliance_cli
     from arrears.portfolio import cli as portfolio_cli
     from arrears.scoring import cli as scoring_cli
     from arrears.security import cli as security_cli
@@ -43,6 +44,7 @@ def _wire() -> None:
 
     portfolio_cli.register(app)
     demo_cli.register(app)
+    compliance_cli.register(app)
     scoring_cli.register(app)
     security_cli.register(app)
     strategy_cli.register(app)
