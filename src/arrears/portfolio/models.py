@@ -187,6 +187,14 @@ class Case(Base):
     assigned_to: Mapped[int | None] = mapped_column(BigInteger)
     priority: Mapped[float] = mapped_column(Numeric(14, 4), default=0)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Ability × willingness (还款能力 × 还款意愿, R6, R7, R16), kept current by case work.
+    ability: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
+    willingness: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
+    flags: Mapped[str | None] = mapped_column(String(200))  # comma-separated: fraud_suspected, deliberate_evasion …
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Propensity to pay within 30 days, from the nightly batch (R9).
+    score: Mapped[float | None] = mapped_column(Numeric(8, 6))
+    score_source: Mapped[str | None] = mapped_column(String(80))
 
 
 class BucketHistory(Base):
