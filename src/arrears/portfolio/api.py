@@ -149,7 +149,7 @@ def list_accounts(
     if creditor:
         q = q.where(Creditor.code == creditor)
     total = int(session.scalar(select(func.count()).select_from(q.subquery())) or 0)
-    rows = session.execute(q.order_by(Account.id).limit(limit).offset(offset)).tuples().all()
+    rows = session.execute(q.order_by(Account.id).limit(limit).offset(offset)).all()
     items = [_account_out(principal, a, code, d, _latest_case(session, a.id)) for a, code, d in rows]
     return AccountPage(items=items, total=total, limit=limit, offset=offset)
 
@@ -379,7 +379,7 @@ def export_accounts(session: Session, principal: Principal, keys: KeyRing, *, at
         .where(account_scope(principal))
         .order_by(Account.id)
     )
-    rows = session.execute(q).tuples().all()
+    rows = session.execute(q).all()
     audit.record(session, principal, "accounts.export", "account", None, after={"rows": len(rows)}, at=at)
     session.commit()
     buf = io.StringIO()
@@ -412,7 +412,7 @@ def bucket_counts(session: Session, principal: Principal) -> dict[str, int]:
     authorize(principal, "dashboard.view")
     rows = session.execute(
         select(Account.bucket, func.count()).where(account_scope(principal)).group_by(Account.bucket)
-    ).tuples()
+    )
     return {b: int(n) for b, n in rows}
 
 

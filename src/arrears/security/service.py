@@ -90,7 +90,7 @@ def create_user(
 def list_users(session: Session, actor: Principal) -> list[tuple[User, str | None]]:
     authorize(actor, "users.list")
     rows = session.execute(select(User, Team.name).outerjoin(Team, Team.id == User.team_id).order_by(User.id))
-    return [(u, t) for u, t in rows.tuples()]
+    return [(u, t) for u, t in rows]
 
 
 def set_language(session: Session, actor: Principal, language: str, *, now: datetime) -> User:

@@ -1,0 +1,1 @@
+"""Tests of users, permissions, personal data and the audit trail."""
