@@ -1,0 +1,934 @@
+"""Automatic scoring of every interaction against a scorecard (100% machine QC).  # R23, R24, R27
+
+Each scorecard item is decided with evidence (turn index, character span, text) and a confidence.
+One pass finds everything: the turns are joined into one normalised string, a single Aho-Corasick
+automaton built from the scorecard's cue lexicon finds every cue, one regular expression finds the
+amounts, dates and rates the collector states, and the content screening (arrears.compliance.screening)
+runs once over the transcript for the conduct items. The checks then work on those hits.
+
+Pure: no I/O, no database. `score_interaction` returns plain values; `apply_decisions` replaces
+machine decisions by an inspector's (review, appeal) and recomputes the score.
+
+Checks and the lexicon groups they read:
+- identification: `self_id` and `purpose` in the first `window` agent turns.
+- identity_before_debt: `verify` (agent asks), the debtor's next reply (`affirm` / `deny`, `neutral`
+  masks look-alikes such as 对不起), and the first agent turn with a `debt` cue: confirmation must come
+  first, and nothing about the debt may follow a denial.  # CN-P2, US-P1
+- amount_terms / figures_match: amounts, dates and rates stated by the agent, classified by the cue in
+  the same clause (`claim_*`, `plan_instalment`, `plan`, `due`, `rate`), compared with the account's
+  true figures when the interaction carries them; `terms` for contract terms.  # R2, US-C2 (1692e(2)(A))
+- empathy: `empathy` cues (not negated), a reply that acknowledges `hardship`, talk share, interruptions.
+- solution_offered: `solution` cues, not negated.  # R13
+- summary_next_step: `summary` cues in the last `window` agent turns.
+- tone: raised-voice markers and `rude` cues in agent turns.  # R10
+- collector_disclosure: `collector_disclosure` no later than the first discussion of the debt.  # 1692e(11)
+- conduct: screening flags of one category in agent turns (fatal).  # R20, CN-C1, US-C1, US-C2
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from typing import Any, Literal, Protocol
+
+from arrears.core.money import format_major, minor_units
+from arrears.quality.conversation import (
+    ConversationFeatures,
+    Interaction,
+    Joined,
+    conversation_features,
+    join_turns,
+    normalise,
+    primary_language,
+)
+from arrears.quality.matching import PhraseMatcher
+from arrears.quality.scorecards import CHECKS, Scorecard, ScorecardItem
+
+# ---------------------------------------------------------------------------------------------
+# Results.
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    turn: int
+    speaker: str
+    start: int  # character offsets inside the turn's text
+    end: int
+    text: str
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "turn": self.turn,
+            "speaker": self.speaker,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+        }
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+Source = Literal["machine", "inspector"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    item: str
+    title: str
+    passed: bool | None  # None: a manual item not yet decided
+    fatal_item: bool
+    weight: float
+    confidence: float
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    source: Source = "machine"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "title": self.title,
+            "passed": self.passed,
+            "fatal_item": self.fatal_item,
+            "weight": self.weight,
+            "confidence": round(self.confidence, 2),
+            "reason": self.reason,
+            "source": self.source,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    id: str
+    scorecard: str  # name@version
+    fingerprint: str
+    score: float  # 0–100, weighted over the decided non-fatal items; 0 when a fatal item failed
+    fatal: bool
+    meets_standard: bool  # score ≥ the scorecard's pass mark and no fatal item failed
+    items: tuple[ItemResult, ...]
+    features: ConversationFeatures
+    debtor_conduct: Mapping[str, int] = field(default_factory=dict)  # R18: screening flags on debtor turns
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        return tuple(i.item for i in self.items if i.passed is None)
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return tuple(i.item for i in self.items if i.passed is False)
+
+    @property
+    def min_confidence(self) -> float:
+        decided = [i.confidence for i in self.items if i.passed is not None]
+        return min(decided) if decided else 0.0
+
+    def to_dict(self, *, features: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "scorecard": self.scorecard,
+            "score": self.score,
+            "fatal": self.fatal,
+            "meets_standard": self.meets_standard,
+            "pending": list(self.pending),
+            "items": [i.to_dict() for i in self.items],
+        }
+        if features:
+            d["features"] = self.features.to_dict()
+            d["debtor_conduct"] = dict(self.debtor_conduct)
+        return d
+
+
+def compute_score(items: Sequence[ItemResult], pass_mark: float) -> tuple[float, bool, bool]:
+    """(score, fatal, meets_standard): 100 × passed weight ÷ decided weight; a failed fatal item zeroes it."""
+    fatal = any(i.fatal_item and i.passed is False for i in items)
+    decided = sum(i.weight for i in items if i.passed is not None and not i.fatal_item)
+    passed = sum(i.weight for i in items if i.passed and not i.fatal_item)
+    score = 0.0 if fatal or decided <= 0 else round(100.0 * passed / decided, 1)
+    return score, fatal, (not fatal and decided > 0 and score >= pass_mark)
+
+
+def apply_decisions(result: ScoreResult, decisions: Mapping[str, bool], pass_mark: float) -> ScoreResult:
+    """An inspector's decisions (item id → passed) replace the machine's; the score is recomputed.  # R24, R25"""
+    known = {i.item for i in result.items}
+    unknown = sorted(set(decisions) - known)
+    if unknown:
+        raise KeyError(f"no item {unknown[0]!r} in {result.scorecard}")
+    items = tuple(
+        replace(
+            i, passed=decisions[i.item], confidence=1.0, source="inspector", reason="decided by an inspector"
+        )
+        if i.item in decisions
+        else i
+        for i in result.items
+    )
+    score, fatal, meets = compute_score(items, pass_mark)
+    return replace(result, items=items, score=score, fatal=fatal, meets_standard=meets)
+
+
+# ---------------------------------------------------------------------------------------------
+# The screening interface used by the conduct items.
+
+
+class _Flag(Protocol):
+    @property
+    def category(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def match(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+
+
+class _Screened(Protocol):
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def flags(self) -> Sequence[_Flag]: ...
+
+
+Screener = Callable[[str], _Screened]
+
+
+def default_screener() -> Screener:
+    from arrears.compliance.screening import screen_text
+
+    return screen_text
+
+
+# ---------------------------------------------------------------------------------------------
+# Cue scanning.
+
+Hit = tuple[int, int, int]  # (turn, start, end) — offsets inside the turn
+_CLAUSE_END_CJK = frozenset("，。；！？、：\n")
+_CLAUSE_END_ASCII = frozenset(",.;!?:")
+
+
+class CompiledScorecard:
+    """A scorecard with its lexicon compiled into one automaton. Build once, score many."""
+
+    def __init__(self, card: Scorecard) -> None:
+        self.card = card
+        self.language = primary_language(card.language)
+        for it in card.items:
+            if it.mode == "auto" and it.check not in _CHECKS:
+                raise ValueError(f"no automatic check {it.check!r}")  # CHECKS and _CHECKS are kept equal
+        self.matcher: PhraseMatcher[str] = PhraseMatcher(
+            (phrase, group) for group, phrases in card.lexicon.items() for phrase in phrases
+        )
+        self.negations = tuple(normalise(p) for p in card.lexicon.get("negation", ()))
+        self.needs_screening = any(it.check == "conduct" for it in card.items)
+        self.cjk = self.language in ("zh", "ja", "ko")
+
+    def scan(self, joined: Joined) -> dict[str, list[Hit]]:
+        """Every cue in the normalised joined text, grouped, as (turn, start, end) in turn offsets."""
+        hits: dict[str, list[Hit]] = {}
+        starts = joined.starts
+        for s, e, cue in self.matcher.matches(joined.text):
+            turn = bisect_right(starts, s) - 1
+            off = starts[turn]
+            hit = (turn, s - off, e - off)
+            for g in cue.payloads:
+                lst = hits.get(g)
+                if lst is None:
+                    hits[g] = [hit]
+                else:
+                    lst.append(hit)
+        return hits
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures stated by the collector: amounts, dates, rates.  # R2
+
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
+_CN_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_FIGURES = re.compile(
+    "|".join(
+        [
+            rf"(?:[¥￥$]|us\$|usd ?|rmb ?|人民币) ?(?P<a1>{_NUM})(?: ?(?P<m1>万|千|k\b|thousand))?(?: ?元)?",
+            rf"(?P<a2>{_NUM}) ?(?P<m2>万|千|thousand )?(?:元|块钱|块|美元|dollars?\b|bucks\b|usd\b|rmb\b)",
+            rf"(?P<a3>{_CN_NUM})(?:元|块钱|块)",
+            r"(?:(?P<zy>\d{4})年)?(?P<zm>\d{1,2})月(?P<zd>\d{1,2})[日号]",
+            r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b",
+            rf"\b(?P<em>{_MONTH_RE})\.? (?P<ed>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<ey>\d{{4}})\b)?",
+            rf"\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th)? of (?P<dm>{_MONTH_RE})\b(?:,? (?P<dy>\d{{4}})\b)?",
+            r"\b(?P<um>\d{1,2})/(?P<ud>\d{1,2})(?:/(?P<uy>\d{2}|\d{4}))?\b",
+            r"(?P<r1>\d{1,2}(?:\.\d{1,3})?) ?%",
+            r"百分之(?P<r2>\d{1,2}(?:\.\d{1,3})?)",
+        ]
+    )
+)
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def chinese_numeral(text: str) -> int | None:
+    """一万零五百 → 10500, 十五 → 15, 三千五 → 3500 (spoken short form); None when it is not a numeral."""
+    if not text:
+        return None
+    result = section = number = 0
+    last_unit = 0
+    after_unit = False
+    for ch in text:
+        if ch in _CN_DIGITS:
+            number = _CN_DIGITS[ch]
+            after_unit = after_unit and number != 0 and last_unit > 10
+            if ch in "零〇":
+                last_unit = 0
+        elif ch in _CN_UNITS:
+            unit = _CN_UNITS[ch]
+            section += (number or 1) * unit
+            number, last_unit, after_unit = 0, unit, True
+        elif ch == "万":
+            result += (section + number) * 10_000
+            section = number = 0
+            last_unit, after_unit = 10_000, True
+        elif ch == "亿":
+            result = (result + section + number) * 100_000_000
+            section = number = 0
+            last_unit, after_unit = 100_000_000, True
+        else:
+            return None
+    if number and after_unit:  # 三千五: the trailing digit counts in the next lower unit
+        number *= last_unit // 10
+    return result + section + number
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    kind: Literal["amount", "date", "rate"]
+    turn: int
+    start: int
+    end: int
+    amount_minor: int | None = None
+    month: int | None = None
+    day: int | None = None
+    year: int | None = None
+    rate: Decimal | None = None
+    context: str | None = None  # the lexicon group that says what the figure is
+
+
+_AMOUNT_CONTEXTS = (
+    "plan_instalment",
+    "plan",
+    "claim_principal",
+    "claim_interest",
+    "claim_penalty",
+    "claim_minimum",
+    "claim_balance",
+)
+_CONTEXT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "claim_balance": ("balance_minor",),
+    "claim_principal": ("principal_minor",),
+    "claim_interest": ("interest_minor",),
+    "claim_penalty": ("penalty_minor", "fees_minor"),
+    "claim_minimum": ("minimum_due_minor",),
+}
+
+
+def _minor(number: str, mult: str | None, places: int) -> int | None:
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if mult in ("万",):
+        value *= 10_000
+    elif mult and mult.strip() in ("千", "k", "thousand"):
+        value *= 1000
+    return int((value * (10**places)).to_integral_value())
+
+
+def _year(text: str | None) -> int | None:
+    if not text:
+        return None
+    y = int(text)
+    return y + 2000 if y < 100 else y
+
+
+def _month(text: str) -> int:
+    return _MONTHS.index(text[:3]) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-interaction context the checks read.
+
+
+class _Ctx:
+    def __init__(
+        self,
+        interaction: Interaction,
+        compiled: CompiledScorecard,
+        screener: Screener | None,
+        features: ConversationFeatures | None = None,
+    ) -> None:
+        self.interaction = interaction
+        self.compiled = compiled
+        self.turns = interaction.turns
+        self.speakers = [t.speaker for t in self.turns]
+        self.raw = join_turns([t.text for t in self.turns])
+        self.norm = Joined(normalise(self.raw.text), self.raw.starts)
+        self.hits = compiled.scan(self.norm)
+        self.agent_turns = [i for i, s in enumerate(self.speakers) if s == "agent"]
+        self.features = features or conversation_features(self.turns, self.raw)
+        self._screener = screener
+        self.cjk = compiled.cjk
+
+    # -- hits ---------------------------------------------------------------------------------
+    def agent(self, group: str) -> list[Hit]:
+        sp = self.speakers
+        return sorted(h for h in self.hits.get(group, ()) if sp[h[0]] == "agent")
+
+    def debtor(self, group: str) -> list[Hit]:
+        sp = self.speakers
+        return sorted(h for h in self.hits.get(group, ()) if sp[h[0]] == "debtor")
+
+    def in_turn(self, group: str, turn: int) -> list[Hit]:
+        return sorted(h for h in self.hits.get(group, ()) if h[0] == turn)
+
+    def turn_norm(self, turn: int) -> str:
+        s = self.norm.starts[turn]
+        return self.norm.text[s : s + len(self.turns[turn].text)]
+
+    def negated(self, hit: Hit) -> bool:
+        """A negator right before the cue: 3 characters in Chinese, 3 words in English."""
+        negations = self.compiled.negations
+        if not negations:
+            return False
+        turn, start, _ = hit
+        text = self.turn_norm(turn)
+        if self.cjk:
+            window = text[max(0, start - 3) : start]
+            return any(n in window for n in negations)
+        words = re.findall(r"[a-z']+", text[max(0, start - 40) : start])[-3:]
+        return any(w in negations or w.endswith("n't") for w in words)
+
+    def evidence(self, hit: Hit, note: str | None = None) -> Evidence:
+        turn, start, end = hit
+        return Evidence(turn, self.speakers[turn], start, end, self.turns[turn].text[start:end], note)
+
+    def whole_turn(self, turn: int, note: str | None = None, limit: int = 80) -> Evidence:
+        text = self.turns[turn].text
+        return Evidence(turn, self.speakers[turn], 0, min(len(text), limit), text[:limit], note)
+
+    # -- screening ----------------------------------------------------------------------------
+    @cached_property
+    def screening(self) -> tuple[str, dict[str, list[tuple[Hit, str, str]]], dict[str, int]]:
+        """(verdict, agent flags by category as (hit, match, rule), debtor flag counts by category)."""
+        if self._screener is None:
+            self._screener = default_screener()
+        result = self._screener(self.raw.text)
+        agent: dict[str, list[tuple[Hit, str, str]]] = {}
+        debtor: dict[str, int] = {}
+        for f in result.flags:
+            turn, pos = self.raw.locate(f.start)
+            end = min(pos + (f.end - f.start), len(self.turns[turn].text))
+            if self.speakers[turn] == "agent":
+                agent.setdefault(f.category, []).append(((turn, pos, end), f.match, f.rule))
+            else:
+                debtor[f.category] = debtor.get(f.category, 0) + 1
+        return str(result.verdict), agent, debtor
+
+    # -- figures ------------------------------------------------------------------------------
+    def _clause(self, turn: int, start: int, end: int) -> tuple[int, int]:
+        """The clause around a span: between clause punctuation (ASCII , . only when followed by a space)."""
+        text = self.turn_norm(turn)
+        n = len(text)
+        a = start
+        while a > 0:
+            c = text[a - 1]
+            if c in _CLAUSE_END_CJK or (c in _CLAUSE_END_ASCII and (a >= n or text[a] == " ")):
+                break
+            a -= 1
+        b = end
+        while b < n:
+            c = text[b]
+            if c in _CLAUSE_END_CJK or (c in _CLAUSE_END_ASCII and (b + 1 >= n or text[b + 1] == " ")):
+                break
+            b += 1
+        return a, b
+
+    def _context(self, turn: int, start: int, end: int, groups: Iterable[str]) -> str | None:
+        """The group of the cue in the same clause, nearest to the span (plan cues win over claims)."""
+        a, b = self._clause(turn, start, end)
+        best: tuple[int, int, str] | None = None
+        for rank, g in enumerate(groups):
+            for t, s, e in self.hits.get(g, ()):
+                if t != turn or s < a or e > b:
+                    continue
+                dist = start - e if e <= start else 2 * max(0, s - end)
+                key = (rank if g.startswith("plan") else len(_AMOUNT_CONTEXTS), dist, g)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else None
+
+    @cached_property
+    def figures(self) -> list[Figure]:
+        """Amounts, dates and rates in agent turns, each with the cue that says what it is."""
+        account = self.interaction.account
+        places = minor_units(account.currency) if account is not None else 2
+        out: list[Figure] = []
+        sp = self.speakers
+        for m in _FIGURES.finditer(self.norm.text):
+            turn, start = self.norm.locate(m.start())
+            if sp[turn] != "agent":
+                continue
+            end = start + m.end() - m.start()
+            g = m.groupdict()
+            if g["a1"] or g["a2"]:
+                value = _minor(g["a1"] or g["a2"], g["m1"] or g["m2"], places)
+                if value is None:
+                    continue
+                ctx = self._context(turn, start, end, _AMOUNT_CONTEXTS)
+                out.append(Figure("amount", turn, start, end, amount_minor=value, context=ctx))
+            elif g["a3"]:
+                n = chinese_numeral(g["a3"])
+                if n is None:
+                    continue
+                ctx = self._context(turn, start, end, _AMOUNT_CONTEXTS)
+                out.append(Figure("amount", turn, start, end, amount_minor=n * 10**places, context=ctx))
+            elif g["r1"] or g["r2"]:
+                ctx = self._context(turn, start, end, ("rate",))
+                out.append(Figure("rate", turn, start, end, rate=Decimal(g["r1"] or g["r2"]), context=ctx))
+            else:
+                if g["zm"]:
+                    y, mo, d = _year(g["zy"]), int(g["zm"]), int(g["zd"])
+                elif g["im"]:
+                    y, mo, d = _year(g["iy"]), int(g["im"]), int(g["id"])
+                elif g["em"]:
+                    y, mo, d = _year(g["ey"]), _month(g["em"]), int(g["ed"])
+                elif g["dm"]:
+                    y, mo, d = _year(g["dy"]), _month(g["dm"]), int(g["dd"])
+                else:
+                    y, mo, d = _year(g["uy"]), int(g["um"]), int(g["ud"])
+                if not (1 <= mo <= 12 and 1 <= d <= 31):
+                    continue
+                ctx = self._context(turn, start, end, ("due",))
+                out.append(Figure("date", turn, start, end, month=mo, day=d, year=y, context=ctx))
+        return out
+
+    def check_figures(self, params: Mapping[str, Any]) -> tuple[list[Evidence], list[Evidence], int]:
+        """(mismatches, matches, unchecked) of the stated figures against the account's true figures."""
+        account = self.interaction.account
+        if account is None:
+            return [], [], len(self.figures)
+        tol = int(params.get("amount_tolerance_minor", 100))
+        rate_tol = Decimal(str(params.get("rate_tolerance_percent", "0.01")))
+        bad: list[Evidence] = []
+        good: list[Evidence] = []
+        unchecked = 0
+        amounts = account.amounts
+        cur = account.currency
+        every = [v for v in amounts.values()]
+        balance = amounts.get("balance_minor")
+        for f in self.figures:
+            hit = (f.turn, f.start, f.end)
+            if f.kind == "amount" and f.amount_minor is not None:
+                stated = f.amount_minor
+                fields = [k for k in _CONTEXT_FIELDS.get(f.context or "", ()) if k in amounts]
+                if fields:
+                    if any(abs(stated - amounts[k]) <= tol for k in fields):
+                        good.append(self.evidence(hit, "matches the account"))
+                    else:
+                        true = amounts[fields[0]]
+                        note = f"stated {format_major(stated, cur)}; account {fields[0][:-6]} {format_major(true, cur)}"
+                        bad.append(self.evidence(hit, note))
+                elif any(abs(stated - v) <= tol for v in every):
+                    good.append(self.evidence(hit, "matches the account"))
+                elif f.context in ("plan", "plan_instalment") and balance is not None:
+                    if stated > balance + tol:
+                        note = f"offer of {format_major(stated, cur)} exceeds the balance {format_major(balance, cur)}"
+                        bad.append(self.evidence(hit, note))
+                    else:
+                        good.append(self.evidence(hit, "within the balance"))
+                else:
+                    unchecked += 1
+            elif f.kind == "date" and f.context == "due" and account.due_date is not None:
+                due = account.due_date
+                if (f.month, f.day) == (due.month, due.day) and f.year in (None, due.year):
+                    good.append(self.evidence(hit, "matches the due date"))
+                else:
+                    bad.append(self.evidence(hit, f"account due date is {due.isoformat()}"))
+            elif f.kind == "rate" and f.context == "rate" and account.annual_rate_percent is not None:
+                assert f.rate is not None
+                if abs(f.rate - account.annual_rate_percent) <= rate_tol:
+                    good.append(self.evidence(hit, "matches the annual rate"))
+                else:
+                    bad.append(self.evidence(hit, f"account annual rate is {account.annual_rate_percent}%"))
+            else:
+                unchecked += 1
+        return bad, good, unchecked
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks.
+
+
+def _result(
+    item: ScorecardItem,
+    passed: bool | None,
+    confidence: float,
+    reason: str,
+    evidence: Iterable[Evidence] = (),
+) -> ItemResult:
+    return ItemResult(
+        item.id, item.title, passed, item.fatal, item.weight, confidence, reason, tuple(evidence)
+    )
+
+
+def _check_identification(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    window = set(c.agent_turns[: int(item.params.get("window", 3))])
+    selfs = [h for h in c.agent("self_id") if h[0] in window]
+    purposes = [h for h in c.agent("purpose") if h[0] in window]
+    if selfs and purposes:
+        return _result(
+            item,
+            True,
+            0.85,
+            "the agent said who they are and why they call",
+            [c.evidence(selfs[0], "identification"), c.evidence(purposes[0], "purpose")],
+        )
+    missing = " and ".join(w for w, ok in (("who they are", selfs), ("why they call", purposes)) if not ok)
+    ev = [c.evidence(h) for h in (selfs[:1] + purposes[:1])]
+    return _result(
+        item, False, 0.75, f"in the first {len(window)} agent turns the agent did not say {missing}", ev
+    )
+
+
+def _reply_kind(c: _Ctx, turn: int) -> tuple[str, Hit | None]:
+    """Classify a debtor reply by its first cue: affirm, deny or none (neutral phrases mask look-alikes)."""
+    cues = [(h[1], -(h[2] - h[1]), g, h) for g in ("affirm", "deny", "neutral") for h in c.in_turn(g, turn)]
+    cues.sort()
+    for _, _, g, h in cues:
+        if g == "neutral":
+            # A neutral phrase masks the cues it contains; look for one after it.
+            masked_end = h[2]
+            rest = [x for x in cues if x[3][1] >= masked_end and x[2] != "neutral"]
+            if rest:
+                return rest[0][2], rest[0][3]
+            return "none", None
+        return g, h
+    if re.search(r"\d{4}", c.turns[turn].text):  # answered a last-four-digits or date-of-birth question
+        return "affirm", (turn, 0, len(c.turns[turn].text))
+    return "none", None
+
+
+def _check_identity(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    debt = c.agent("debt")
+    first_debt = debt[0] if debt else None
+    confirmed: tuple[Hit, Hit] | None = None
+    denied: tuple[Hit, Hit] | None = None
+    speakers = c.speakers
+    asked = sorted({h[0]: h for h in reversed(c.agent("verify"))}.values())
+    for q in asked:
+        reply = next((i for i in range(q[0] + 1, len(speakers)) if speakers[i] == "debtor"), None)
+        if reply is None:
+            continue
+        kind, hit = _reply_kind(c, reply)
+        if kind == "affirm" and hit is not None:
+            confirmed = (q, hit)
+            break
+        if kind == "deny" and hit is not None and denied is None:
+            denied = (q, hit)
+    if first_debt is None:
+        return _result(item, True, 0.5, "the debt was not discussed")
+    d_turn = first_debt[0]
+    if denied is not None and denied[1][0] < d_turn and (confirmed is None or confirmed[1][0] > d_turn):
+        return _result(
+            item,
+            False,
+            0.85,
+            "the debt was discussed with a person who said they are not the debtor",
+            [c.evidence(denied[1], "denial"), c.evidence(first_debt, "debt discussed")],
+        )
+    if confirmed is not None and confirmed[1][0] < d_turn:
+        return _result(
+            item,
+            True,
+            0.85,
+            "identity confirmed before the debt was discussed",
+            [
+                c.evidence(confirmed[0], "verification"),
+                c.evidence(confirmed[1], "confirmation"),
+                c.evidence(first_debt, "debt first discussed"),
+            ],
+        )
+    ev = [c.evidence(first_debt, "debt discussed before verification")]
+    if confirmed is not None:
+        ev.append(c.evidence(confirmed[1], "confirmation came later"))
+    return _result(
+        item, False, 0.8, f"the debt was discussed (turn {d_turn}) before the identity was verified", ev
+    )
+
+
+def _check_amount_terms(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    bad, good, _ = c.check_figures(item.params)
+    if bad:
+        return _result(item, False, 0.8, "a figure stated does not match the account", bad)
+    amounts = [f for f in c.figures if f.kind == "amount"]
+    if not amounts:
+        return _result(item, False, 0.7, "the agent did not state the amount owed")
+    terms = c.agent("terms")
+    dated = [f for f in c.figures if f.kind != "amount" and f.context]
+    amount = c.evidence((amounts[0].turn, amounts[0].start, amounts[0].end), "amount")
+    if not terms and not dated:
+        return _result(
+            item,
+            False,
+            0.6,
+            "the amount was stated without any contract term (due date, interest, fees)",
+            [amount],
+        )
+    term = (
+        c.evidence(terms[0], "term")
+        if terms
+        else c.evidence((dated[0].turn, dated[0].start, dated[0].end), "term")
+    )
+    if c.interaction.account is None:
+        return _result(
+            item,
+            True,
+            0.65,
+            "amount and terms stated (no account figures supplied to check them)",
+            [amount, term],
+        )
+    if good:
+        return _result(
+            item, True, 0.9, "amount and terms stated and consistent with the account", [*good[:3], term]
+        )
+    return _result(
+        item,
+        True,
+        0.6,
+        "amount and terms stated; none of them could be checked against the account",
+        [amount, term],
+    )
+
+
+def _check_figures_match(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    bad, good, _ = c.check_figures(item.params)
+    if bad:
+        return _result(item, False, 0.8, "a figure stated does not match the account", bad)
+    if c.interaction.account is None:
+        return _result(item, True, 0.3, "no account figures supplied; not checked")
+    if not good:
+        return _result(item, True, 0.6, "no figure stated that could be checked")
+    return _result(item, True, 0.9, "every checked figure matches the account", good[:3])
+
+
+def _check_empathy(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    max_share = float(item.params.get("max_talk_share", 0.75))
+    max_interruptions = int(item.params.get("max_interruptions", 1))
+    empathy = [h for h in c.agent("empathy") if not c.negated(h)]
+    problems: list[str] = []
+    ev: list[Evidence] = []
+    unanswered: list[Hit] = []
+    answered: list[Hit] = []
+    empathic_turns = {h[0] for h in empathy}
+    for h in c.debtor("hardship"):
+        nxt = next((i for i in range(h[0] + 1, len(c.turns)) if c.speakers[i] == "agent"), None)
+        if nxt is None:
+            continue
+        (answered if nxt in empathic_turns else unanswered).append(h)
+    if not empathy:
+        problems.append("no acknowledgement or empathy from the agent")
+    if unanswered and not answered:
+        problems.append(
+            f"the debtor described hardship (turn {unanswered[0][0]}) and the reply did not acknowledge it"
+        )
+        ev.append(c.evidence(unanswered[0], "hardship not acknowledged"))
+    share = c.features.agent_talk_share
+    if share > max_share:
+        problems.append(f"the agent did {share:.0%} of the talking (limit {max_share:.0%})")
+    interruptions = c.features.interruptions
+    if len(interruptions) > max_interruptions:
+        problems.append(f"the agent interrupted the debtor {len(interruptions)} times")
+        ev.extend(c.whole_turn(t, "interruption") for t in interruptions[:3])
+    if problems:
+        return _result(item, False, 0.7, "; ".join(problems), ev + [c.evidence(h) for h in empathy[:1]])
+    if answered:
+        return _result(
+            item,
+            True,
+            0.85,
+            "the agent acknowledged the debtor's situation",
+            [c.evidence(answered[0], "hardship"), c.evidence(empathy[0], "acknowledged")],
+        )
+    return _result(
+        item, True, 0.65, "the agent showed empathy and let the debtor speak", [c.evidence(empathy[0])]
+    )
+
+
+def _check_solution(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    offers = [h for h in c.agent("solution") if not c.negated(h)]
+    if offers:
+        return _result(
+            item, True, 0.8, "a repayment plan or relief was offered", [c.evidence(offers[0], "offer")]
+        )
+    refusals = [h for h in c.agent("solution") if c.negated(h)]
+    if refusals:
+        return _result(
+            item,
+            False,
+            0.7,
+            "the agent mentioned a plan only to refuse it",
+            [c.evidence(refusals[0], "refused")],
+        )
+    return _result(item, False, 0.75, "no repayment plan, instalment, deferral or relief was offered")
+
+
+def _check_summary(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    window = int(item.params.get("window", 2))
+    last = set(c.agent_turns[-window:])
+    found = [h for h in c.agent("summary") if h[0] in last]
+    if found:
+        return _result(item, True, 0.75, "the agent summarised and set the next step", [c.evidence(found[0])])
+    return _result(item, False, 0.7, f"no summary or next step in the last {window} agent turns")
+
+
+def _check_tone(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    marks = c.features.agent_raised_voice
+    rude = [h for h in c.agent("rude") if not c.negated(h)]
+    if not marks and not rude:
+        return _result(item, True, 0.6, "no raised-voice markers or curt phrases in the agent's turns")
+    ev = [Evidence(m.turn, "agent", m.start, m.end, m.text, f"raised voice ({m.kind})") for m in marks[:3]]
+    ev.extend(c.evidence(h, "curt phrase") for h in rude[:3])
+    reasons = []
+    if marks:
+        reasons.append(f"{len(marks)} raised-voice marker(s)")
+    if rude:
+        reasons.append(f"{len(rude)} curt phrase(s)")
+    return _result(item, False, 0.8, " and ".join(reasons) + " in the agent's turns", ev)
+
+
+def _check_collector_disclosure(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    said = c.agent("collector_disclosure")
+    inside = {(t, s) for t, a, b in said for (tt, s, e) in c.agent("debt") if tt == t and a <= s and e <= b}
+    debt = [h for h in c.agent("debt") if (h[0], h[1]) not in inside]
+    if not said:
+        ev = [c.evidence(debt[0], "debt discussed")] if debt else []
+        return _result(item, False, 0.85, "the agent never said the call is from a debt collector", ev)
+    if debt and debt[0][0] < said[0][0]:
+        return _result(
+            item,
+            False,
+            0.8,
+            f"the debt was discussed (turn {debt[0][0]}) before the disclosure (turn {said[0][0]})",
+            [c.evidence(debt[0], "debt discussed"), c.evidence(said[0])],
+        )
+    return _result(
+        item, True, 0.85, "the agent disclosed the call is from a debt collector", [c.evidence(said[0])]
+    )
+
+
+def _check_conduct(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    category = str(item.params["category"])
+    verdict, flags, _ = c.screening
+    found = flags.get(category, [])
+    if not found:
+        return _result(item, True, 0.7, f"screening found no {category} in the agent's turns")
+    ev = [c.evidence(hit, f"{category} ({rule})") for hit, _match, rule in found[:5]]
+    confidence = 0.9 if verdict == "block" else 0.6
+    return _result(item, False, confidence, f"screening flagged {category} in the agent's turns", ev)
+
+
+_CHECKS: Mapping[str, Callable[[_Ctx, ScorecardItem], ItemResult]] = {
+    "identification": _check_identification,
+    "identity_before_debt": _check_identity,
+    "amount_terms": _check_amount_terms,
+    "figures_match": _check_figures_match,
+    "empathy": _check_empathy,
+    "solution_offered": _check_solution,
+    "summary_next_step": _check_summary,
+    "tone": _check_tone,
+    "collector_disclosure": _check_collector_disclosure,
+    "conduct": _check_conduct,
+}
+assert set(_CHECKS) == CHECKS, "every check named in scorecards.CHECKS is implemented here"
+
+
+def _manual(item: ScorecardItem) -> ItemResult:
+    return _result(item, None, 0.0, "manual item: awaiting an inspector")
+
+
+_COMPILED: dict[str, CompiledScorecard] = {}
+
+
+def compile_scorecard(card: Scorecard) -> CompiledScorecard:
+    """The compiled form of a scorecard, cached by content fingerprint."""
+    key = card.fingerprint or f"{card.ref}:{id(card)}"
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = CompiledScorecard(card)
+    return compiled
+
+
+def score_interaction(
+    interaction: Interaction,
+    scorecard: Scorecard | CompiledScorecard,
+    *,
+    screener: Screener | None = None,
+    decisions: Mapping[str, bool] | None = None,
+) -> ScoreResult:
+    """Score one interaction: every automatic item decided with evidence; manual items left pending.
+
+    `screener` defaults to arrears.compliance.screening.screen_text; `decisions` (item id → passed)
+    are an inspector's and replace the machine's.
+    """
+    compiled = scorecard if isinstance(scorecard, CompiledScorecard) else compile_scorecard(scorecard)
+    card = compiled.card
+    c = _Ctx(interaction, compiled, screener)
+    items = tuple(
+        _CHECKS[it.check](c, it) if it.mode == "auto" and it.check else _manual(it) for it in card.items
+    )
+    debtor_conduct = c.screening[2] if compiled.needs_screening else {}
+    score, fatal, meets = compute_score(items, card.pass_mark)
+    result = ScoreResult(
+        id=interaction.id,
+        scorecard=card.ref,
+        fingerprint=card.fingerprint,
+        score=score,
+        fatal=fatal,
+        meets_standard=meets,
+        items=items,
+        features=c.features,
+        debtor_conduct=debtor_conduct,
+    )
+    return apply_decisions(result, decisions, card.pass_mark) if decisions else result
+
+
+__all__ = [
+    "CompiledScorecard",
+    "Evidence",
+    "Figure",
+    "ItemResult",
+    "ScoreResult",
+    "Screener",
+    "apply_decisions",
+    "chinese_numeral",
+    "compile_scorecard",
+    "compute_score",
+    "score_interaction",
+]
