@@ -37,6 +37,7 @@ def _wire() -> None:
     from arrears import demo as demo_cli
     from arrears.compliance import cli as compliance_cli
     from arrears.portfolio import cli as portfolio_cli
+    from arrears.quality import cli as quality_cli
     from arrears.scoring import cli as scoring_cli
     from arrears.security import cli as security_cli
     from arrears.strategy import cli as strategy_cli
@@ -49,6 +50,7 @@ def _wire() -> None:
     security_cli.register(app)
     strategy_cli.register(app)
     web_cli.register(app)
+    quality_cli.register(app)
 
 
 _wire()

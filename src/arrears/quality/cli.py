@@ -138,7 +138,7 @@ def qc_scorecard(
     name: Annotated[str, typer.Argument(help="A built-in scorecard (NAME or NAME@VERSION) or a file.")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show a scorecard (items, weights, fatal items, citations) — or list the built-in ones.  # R26"""
+    """Show a scorecard (items, weights, fatal items, citations) — or list the built-in ones."""  # R26
     from arrears.quality.scorecards import builtin_scorecards, load_scorecard
 
     if not name:
