@@ -40,6 +40,7 @@ def _wire() -> None:
     from arrears.quality import cli as quality_cli
     from arrears.scoring import cli as scoring_cli
     from arrears.security import cli as security_cli
+    from arrears.simulation import cli as simulation_cli
     from arrears.strategy import cli as strategy_cli
     from arrears.web import cli as web_cli
 
@@ -48,6 +49,7 @@ def _wire() -> None:
     compliance_cli.register(app)
     scoring_cli.register(app)
     security_cli.register(app)
+    simulation_cli.register(app)
     strategy_cli.register(app)
     web_cli.register(app)
     quality_cli.register(app)
