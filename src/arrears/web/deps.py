@@ -89,3 +89,15 @@ def route_action(route: Any) -> str | None:
             return str(action)
         stack.extend(d.dependencies)
     return None
+
+
+def app_routes(app: Any) -> list[tuple[str, str, Any]]:
+    """(method, full path, route) for every HTTP route of the app, included routers flattened."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    out = []
+    for rc in iter_route_contexts(app.routes):
+        route = rc.original_route
+        if isinstance(route, APIRoute) and rc.path:
+            out.extend((method, rc.path, route) for method in sorted(route.methods))
+    return out
