@@ -251,5 +251,5 @@ def paid_within_label(
     payers = window.select(pl.col("account_id").unique())
     ids = pl.DataFrame({"account_id": account_ids})
     return ids.with_columns(
-        pl.col("account_id").is_in(payers.get_column("account_id")).cast(pl.Int8).alias(name)
+        pl.col("account_id").is_in(payers.get_column("account_id").implode()).cast(pl.Int8).alias(name)
     )

@@ -18,7 +18,6 @@ the calibration rows, lowest Brier score wins (a tie goes to Platt, the simpler 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,27 +173,42 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def fit_platt(margin: np.ndarray, y: np.ndarray, max_iter: int = 100) -> Calibrator:
-    """Platt scaling by Newton's method on the log likelihood, with Platt's smoothed targets."""
+    """Platt scaling: Newton's method with backtracking line search (Lin, Lin & Weng 2007) on the log
+    likelihood, with Platt's smoothed targets; plain Newton can overshoot and diverge."""
     m = np.asarray(margin, dtype=np.float64)
     n_pos = float(y.sum())
     n_neg = float(y.size - n_pos)
     t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    a, b = 1.0, 0.0
+
+    def nll(a: float, b: float) -> float:
+        z = a * m + b
+        return float(np.sum(t * np.logaddexp(0.0, -z) + (1 - t) * np.logaddexp(0.0, z)))
+
+    a, b = 0.0, float(np.log((n_pos + 1) / (n_neg + 1)))
+    f = nll(a, b)
     for _ in range(max_iter):
         q = _sigmoid(a * m + b)
         g_a, g_b = float(np.sum((q - t) * m)), float(np.sum(q - t))
-        w = q * (1 - q) + 1e-12
-        h_aa, h_ab, h_bb = float(np.sum(w * m * m)), float(np.sum(w * m)), float(np.sum(w))
+        if abs(g_a) < 1e-8 * m.size and abs(g_b) < 1e-8 * m.size:
+            break
+        w = q * (1 - q)
+        h_aa, h_ab, h_bb = float(np.sum(w * m * m)) + 1e-12, float(np.sum(w * m)), float(np.sum(w)) + 1e-12
         det = h_aa * h_bb - h_ab * h_ab
-        if det <= 1e-18:
+        if det <= 0:
             break
-        da = (h_bb * g_a - h_ab * g_b) / det
-        db = (h_aa * g_b - h_ab * g_a) / det
-        a, b = a - da, b - db
-        if abs(da) < 1e-10 and abs(db) < 1e-10:
-            break
-    if not (math.isfinite(a) and math.isfinite(b)):
-        a, b = 1.0, 0.0
+        da = -(h_bb * g_a - h_ab * g_b) / det
+        db = -(h_aa * g_b - h_ab * g_a) / det
+        slope = g_a * da + g_b * db
+        step = 1.0
+        while step >= 1e-10:
+            na, nb = a + step * da, b + step * db
+            nf = nll(na, nb)
+            if nf < f + 1e-4 * step * slope:
+                break
+            step /= 2
+        else:
+            break  # no descent possible: at the optimum to numerical precision
+        a, b, f = na, nb, nf
     return Calibrator("platt", a=a, b=b)
 
 
