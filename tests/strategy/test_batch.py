@@ -123,7 +123,7 @@ def test_bucket_moves_close_the_old_spell(ctx) -> None:
 
 def test_daily_runs_accrue_the_same_as_one_run(ctx, tmp_path) -> None:
     ids = _portfolio(ctx)
-    for day in range(2, 29):
+    for day in (2, 9, 15, 22, 28):
         run_batch(ctx, date(2026, 11, day))
     with transaction(ctx.sessions) as s:
         assert s.get(Account, ids["a"]).penalty == 13_500
@@ -158,13 +158,17 @@ def test_a_batch_that_fails_halfway_leaves_no_partial_state(ctx, monkeypatch) ->
 
 @pytest.mark.spark
 def test_spark_batch_leaves_the_same_state_as_duckdb(sqlite_ctx, tmp_path) -> None:
+    from tests.conftest import FIXED_NOW
+
     from arrears.core.clock import fixed_clock
     from arrears.core.context import AppContext
     from arrears.core.migrate import upgrade
-    from tests.conftest import FIXED_NOW
 
-    other = AppContext(database_url=f"sqlite:///{tmp_path / 'spark.db'}", key_file=tmp_path / "k2.key",
-                       clock=fixed_clock(FIXED_NOW))
+    other = AppContext(
+        database_url=f"sqlite:///{tmp_path / 'spark.db'}",
+        key_file=tmp_path / "k2.key",
+        clock=fixed_clock(FIXED_NOW),
+    )
     upgrade(other.engine)
     _portfolio(sqlite_ctx)
     _portfolio(other)

@@ -17,15 +17,29 @@ import pyarrow.compute as pc
 from arrears.core.sqlengines import DUCKDB, Dialect, dialect, run_duckdb, run_spark
 from arrears.portfolio.ageing import DEFAULT_BUCKETS, Bucket, validate_buckets
 
-ACCOUNT_SCHEMA = pa.schema([
-    ("id", pa.int64()), ("status", pa.string()), ("principal", pa.int64()), ("interest", pa.int64()),
-    ("penalty", pa.int64()), ("fees", pa.int64()), ("overdue_since", pa.date32()),
-    ("placement_date", pa.date32()), ("accrued_through", pa.date32()), ("daily_penalty_rate", pa.string()),
-    ("bucket", pa.string()),
-])
-SCHEDULE_SCHEMA = pa.schema([
-    ("account_id", pa.int64()), ("seq", pa.int32()), ("due_date", pa.date32()), ("principal_due", pa.int64()),
-])
+ACCOUNT_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("status", pa.string()),
+        ("principal", pa.int64()),
+        ("interest", pa.int64()),
+        ("penalty", pa.int64()),
+        ("fees", pa.int64()),
+        ("overdue_since", pa.date32()),
+        ("placement_date", pa.date32()),
+        ("accrued_through", pa.date32()),
+        ("daily_penalty_rate", pa.string()),
+        ("bucket", pa.string()),
+    ]
+)
+SCHEDULE_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.int64()),
+        ("seq", pa.int32()),
+        ("due_date", pa.date32()),
+        ("principal_due", pa.int64()),
+    ]
+)
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -33,10 +47,20 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     cols = []
     for field in schema:
         col = table[field.name]
-        if pa.types.is_date(field.type) and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if (
+            col.null_count == len(col) and col.type != field.type
+        ):  # all-null columns arrive untyped from SQLite
+            col = pa.nulls(len(col), field.type)
+        elif pa.types.is_date(field.type) and (
+            pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        ):
             col = pc.cast(pc.strptime(col, format="%Y-%m-%d", unit="s"), pa.date32())
         elif pa.types.is_string(field.type) and not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string()) if not pa.types.is_null(col.type) else pa.nulls(len(col), pa.string())
+            col = (
+                pc.cast(col, pa.string())
+                if not pa.types.is_null(col.type)
+                else pa.nulls(len(col), pa.string())
+            )
         elif pa.types.is_null(col.type):
             col = pa.nulls(len(col), field.type)
         else:
@@ -147,7 +171,9 @@ def age_portfolio(
     """Ageing + accrual for every active account: id, accrued, days_past_due, bucket, status, accrued_through."""
     tables = {
         "accts": conform(accounts, ACCOUNT_SCHEMA),
-        "sched": conform(schedule, SCHEDULE_SCHEMA) if schedule is not None else SCHEDULE_SCHEMA.empty_table(),
+        "sched": conform(schedule, SCHEDULE_SCHEMA)
+        if schedule is not None
+        else SCHEDULE_SCHEMA.empty_table(),
     }
     sql = ageing_sql(as_of, buckets, dialect(engine))
     if engine == "spark":

@@ -12,31 +12,42 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from arrears.core.columnar import drop_table, read_arrow, write_staging
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
-from arrears.core.sqlengines import ENGINES
+from arrears.core.money import MINOR_UNITS
+from arrears.core.sqlengines import ENGINES, Dialect, dialect, run
 from arrears.portfolio.ageing import DEFAULT_BUCKETS, Bucket
-from arrears.portfolio.ageing_columnar import age_portfolio
+from arrears.portfolio.ageing_columnar import age_portfolio, conform
+from arrears.strategy.definition import Strategy
 from arrears.strategy.models import BatchRun
-
+from arrears.strategy.planner import FEATURE_SCHEMA, planner_sql, steps_table
+from arrears.strategy.service import active_strategy
 
 SNAPSHOT_ACCOUNTS = """
-SELECT id, creditor_id, status, principal, interest, penalty, fees,
-       overdue_since, placement_date, accrued_through,
-       CAST(daily_penalty_rate AS TEXT) AS daily_penalty_rate, bucket
-FROM accounts WHERE status = 'active'
+SELECT a.id, a.creditor_id, a.account_ref, cr.code AS creditor, a.product, a.currency, a.status,
+       a.principal, a.interest, a.penalty, a.fees, a.overdue_since, a.placement_date, a.accrued_through,
+       CAST(a.daily_penalty_rate AS TEXT) AS daily_penalty_rate, a.bucket,
+       c.id AS case_id, c.ability, c.willingness, c.flags,
+       t.segment AS state_segment, t.arm AS state_arm, t.entered_on AS state_entered_on
+FROM accounts a
+JOIN creditors cr ON cr.id = a.creditor_id
+LEFT JOIN cases c ON c.account_id = a.id AND c.status = 'open'
+LEFT JOIN treatment_spells t ON t.account_id = a.id AND t.left_on IS NULL
+WHERE a.status = 'active'
 """
 SNAPSHOT_SCHEDULE = """
 SELECT i.account_id, i.seq, i.due_date, i.principal_due
 FROM instalments i JOIN accounts a ON a.id = i.account_id WHERE a.status = 'active'
 """
 STAGING = "batch_ageing_staging"
+PLAN_STAGING = "batch_plan_staging"
 
 
 @dataclass
@@ -49,6 +60,11 @@ class BatchSummary:
     bucket_changes: int = 0
     paid: int = 0
     buckets: dict[str, int] = field(default_factory=dict)
+    planned: dict[str, int] = field(default_factory=dict)  # action/channel → count
+    blocked: int = 0
+    segments: dict[str, int] = field(default_factory=dict)
+    strategy: str = ""
+    score_source: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     run_id: int | None = None
 
@@ -76,6 +92,7 @@ def run_batch(
     *,
     engine: str = "duckdb",
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS,
+    strategy: Strategy | None = None,
     on_step: Progress | None = None,
 ) -> BatchSummary:
     """Run the nightly batch for `as_of`. Idempotent per date; refuses to go back in time."""
@@ -86,6 +103,8 @@ def run_batch(
     started = ctx.clock()
     with ctx.engine.connect() as conn:
         latest = _latest_run(conn)
+        strategy = strategy or active_strategy(conn)
+    summary.strategy = strategy.key
     if latest is not None and as_of < latest:
         raise Conflict(f"the batch already ran for {latest.isoformat()}; it cannot run for an earlier date")
 
@@ -101,6 +120,22 @@ def run_batch(
     summary.seconds["ageing"] = round(time.perf_counter() - t1, 3)
     summary.accounts = aged.num_rows
 
+    t_plan = time.perf_counter()
+    step("features, scores, strategy")
+    feats = run(
+        engine,
+        features_sql(dialect(engine)),
+        {"snap": conform(accounts, SNAP_SCHEMA), "aged": aged, "currencies": currency_table()},
+    )
+    feats, summary.score_source = score_features(feats)
+    plan = run(
+        engine,
+        planner_sql(strategy, as_of, dialect(engine)),
+        {"feats": conform(feats, FEATURE_SCHEMA), "steps": steps_table(strategy)},
+    )
+    plan = _with_priority(plan)
+    summary.seconds["plan"] = round(time.perf_counter() - t_plan, 3)
+
     t2 = time.perf_counter()
     step("write-back")
     old = pa.table(
@@ -110,17 +145,103 @@ def run_batch(
             "old_bucket": pc.cast(accounts["bucket"], pa.string()),
         }
     )
-    staged = _join_old(aged, old)
-    write_staging(ctx.engine, STAGING, staged)
-    ctx.engine.dispose()  # pooled SQLite connections may hold a schema snapshot from before the staging table
+    write_staging(ctx.engine, STAGING, _join_old(aged, old))
+    write_staging(ctx.engine, PLAN_STAGING, _plan_staging(plan))
+    ctx.engine.dispose()  # pooled SQLite connections may hold a schema snapshot from before the staging tables
     try:
         with ctx.engine.begin() as conn:
             _write_back(conn, ctx, as_of, started, summary)
     finally:
         drop_table(ctx.engine, STAGING)
+        drop_table(ctx.engine, PLAN_STAGING)
     summary.seconds["write_back"] = round(time.perf_counter() - t2, 3)
     summary.seconds["total"] = round(time.perf_counter() - t0, 3)
     return summary
+
+
+SNAP_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("account_ref", pa.string()),
+        ("creditor", pa.string()),
+        ("product", pa.string()),
+        ("currency", pa.string()),
+        ("principal", pa.int64()),
+        ("interest", pa.int64()),
+        ("penalty", pa.int64()),
+        ("fees", pa.int64()),
+        ("ability", pa.string()),
+        ("willingness", pa.string()),
+        ("flags", pa.string()),
+        ("state_segment", pa.string()),
+        ("state_arm", pa.string()),
+        ("state_entered_on", pa.date32()),
+    ]
+)
+
+
+def features_sql(d: Dialect) -> str:
+    """Post-ageing features of every still-active account (the strategy's and the score's inputs)."""
+    return """
+SELECT s.id, s.account_ref, s.creditor, s.product, COALESCE(cur.scale, 100) AS currency_scale,
+       g.bucket, g.days_past_due,
+       s.principal + s.interest + s.penalty + g.accrued + s.fees AS balance_minor,
+       CAST(NULL AS DOUBLE) AS score, COALESCE(s.ability, 'unknown') AS ability,
+       COALESCE(s.willingness, 'unknown') AS willingness, s.flags,
+       CAST(NULL AS INTEGER) AS days_since_contact,
+       s.state_segment, s.state_arm, s.state_entered_on
+FROM snap s JOIN aged g ON g.id = s.id
+LEFT JOIN currencies cur ON cur.code = s.currency
+WHERE g.status = 'active'
+ORDER BY s.id
+"""
+
+
+def currency_table() -> pa.Table:
+    codes = sorted(MINOR_UNITS)
+    return pa.table({"code": codes, "scale": [10 ** MINOR_UNITS[c] for c in codes]})
+
+
+def score_features(feats: pa.Table) -> tuple[pa.Table, str]:
+    """Propensity to pay within 30 days. Until a model is trained and promoted, a transparent prior:
+    a logistic curve falling with days past due (R9: replaced by `arrears model` output when live)."""
+    dpd = np.asarray(pc.fill_null(feats["days_past_due"], 0), dtype=np.float64)
+    prior = 1.0 / (1.0 + np.exp(-(0.6 - 0.03 * dpd)))
+    i = feats.schema.get_field_index("score")
+    return feats.set_column(i, "score", pa.array(np.round(prior, 6))), "prior:dpd-logistic"
+
+
+def _with_priority(plan: pa.Table) -> pa.Table:
+    """Queue priority = expected recovery = P(pay) × balance, in minor units (R9)."""
+    score = np.asarray(pc.fill_null(plan["score"], 0.0), dtype=np.float64)
+    balance = np.asarray(pc.fill_null(plan["balance_minor"], 0), dtype=np.float64)
+    return plan.append_column("priority", pa.array(np.round(score * balance, 4)))
+
+
+def _plan_staging(plan: pa.Table) -> pa.Table:
+    cols = [
+        "id",
+        "segment",
+        "arm",
+        "path",
+        "entered_on",
+        "action",
+        "step_no",
+        "channel",
+        "template",
+        "tone",
+        "window_start",
+        "window_end",
+        "score",
+        "priority",
+    ]
+    out = plan.select(cols)
+    moved = pc.cast(pc.fill_null(plan["moved"], True), pa.int8())
+    return (
+        out.append_column("moved", moved)
+        .append_column("allowed", pa.array(np.ones(plan.num_rows, dtype=np.int8)))
+        .append_column("rules", pa.nulls(plan.num_rows, pa.string()))
+    )
 
 
 def _join_old(aged: pa.Table, old: pa.Table) -> pa.Table:
@@ -134,9 +255,9 @@ def _write_back(
 ) -> None:
     now = ctx.clock()
     run_id = conn.execute(
-        BatchRun.__table__.insert()
+        insert(BatchRun)
         .values(as_of=as_of, engine=summary.engine, status="running", started_at=started)
-        .returning(BatchRun.__table__.c.id)
+        .returning(BatchRun.id)
     ).scalar_one()
     summary.run_id = run_id
     p = {"as_of": as_of, "now": now}
@@ -151,7 +272,7 @@ def _write_back(
 
     for creditor_id, currency, total, count in per_creditor:
         tx_id = conn.execute(
-            LedgerTransaction.__table__.insert()
+            insert(LedgerTransaction)
             .values(
                 creditor_id=creditor_id,
                 account_id=None,
@@ -162,7 +283,7 @@ def _write_back(
                 posted_at=now,
                 reason=f"nightly penalty accrual through {as_of.isoformat()}",
             )
-            .returning(LedgerTransaction.__table__.c.id)
+            .returning(LedgerTransaction.id)
         ).scalar_one()
         conn.execute(
             text(
@@ -216,6 +337,7 @@ def _write_back(
         p,
     )
     summary.paid = paid.rowcount or 0
+    _write_plan(conn, as_of, run_id, summary)
     summary.buckets = {
         b: int(n)
         for b, n in conn.execute(
@@ -225,7 +347,61 @@ def _write_back(
         ).all()
     }
     conn.execute(
-        BatchRun.__table__.update()
-        .where(BatchRun.__table__.c.id == run_id)
+        update(BatchRun)
+        .where(BatchRun.id == run_id)
         .values(status="succeeded", finished_at=ctx.clock(), summary=summary.to_dict())
     )
+
+
+def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummary) -> None:
+    """Treatment spells, today's planned actions (replacing any earlier run's for the date), case scores
+    and queue priorities."""
+    p = {"as_of": as_of, "run": run_id, "strategy": summary.strategy, "src": summary.score_source}
+    conn.execute(
+        text(
+            "UPDATE treatment_spells SET left_on = :as_of WHERE left_on IS NULL AND account_id IN "
+            f"(SELECT id FROM {PLAN_STAGING} WHERE moved = 1)"
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO treatment_spells (account_id, strategy, segment, arm, path, entered_on) "
+            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {PLAN_STAGING} WHERE moved = 1"
+        ),
+        p,
+    )
+    conn.execute(text("DELETE FROM planned_contacts WHERE as_of = :as_of"), p)
+    conn.execute(
+        text(
+            "INSERT INTO planned_contacts (batch_run_id, as_of, account_id, strategy, segment, arm, path, step_no, "
+            "action, channel, template, tone, window_start, window_end, allowed, rules, priority) "
+            "SELECT :run, :as_of, id, :strategy, segment, arm, path, step_no, action, channel, template, tone, "
+            f"window_start, window_end, allowed = 1, rules, priority FROM {PLAN_STAGING} WHERE action IS NOT NULL"
+        ),
+        p,
+    )
+    conn.execute(
+        text(
+            "UPDATE cases SET score = s.score, score_source = :src, priority = s.priority "
+            f"FROM {PLAN_STAGING} s WHERE cases.account_id = s.id AND cases.status = 'open'"
+        ),
+        p,
+    )
+    for action, channel, allowed, n in conn.execute(
+        text(
+            "SELECT action, COALESCE(channel, ''), allowed, COUNT(*) FROM planned_contacts WHERE as_of = :as_of "
+            "GROUP BY action, channel, allowed"
+        ),
+        p,
+    ).all():
+        key = f"{action}:{channel}" if channel else action
+        summary.planned[key] = summary.planned.get(key, 0) + int(n)
+        if not allowed:
+            summary.blocked += int(n)
+    summary.segments = {
+        seg: int(n)
+        for seg, n in conn.execute(
+            text(f"SELECT segment, COUNT(*) FROM {PLAN_STAGING} GROUP BY segment ORDER BY segment")
+        ).all()
+    }

@@ -29,7 +29,11 @@ class StrategyError(ValidationFailed):
 
 def _hhmm(value: str) -> int:
     h, _, m = value.partition(":")
-    if not (h.isdigit() and m.isdigit()) or not (0 <= int(h) <= 24 and 0 <= int(m) < 60) or int(h) * 60 + int(m) > 1440:
+    if (
+        not (h.isdigit() and m.isdigit())
+        or not (0 <= int(h) <= 24 and 0 <= int(m) < 60)
+        or int(h) * 60 + int(m) > 1440
+    ):
         raise ValueError(f"{value!r} is not a time of day HH:MM")
     return int(h) * 60 + int(m)
 
@@ -157,7 +161,9 @@ class Strategy(BaseModel):
                 if arm.path not in path_ids:
                     raise ValueError(f"segment {seg.id}: unknown path {arm.path!r}")
         if self.segments and self.segments[-1].when != Condition():
-            raise ValueError("the last segment must match every account (an empty `when`), so none is left out")
+            raise ValueError(
+                "the last segment must match every account (an empty `when`), so none is left out"
+            )
         return self
 
     def path(self, path_id: str) -> TreatmentPath:
@@ -193,7 +199,9 @@ def load_strategy(path: str | Path) -> Strategy:
 
 
 def dump_strategy(strategy: Strategy) -> str:
-    return yaml.safe_dump(strategy.model_dump(mode="json", exclude_none=True), allow_unicode=True, sort_keys=False)
+    return yaml.safe_dump(
+        strategy.model_dump(mode="json", exclude_none=True), allow_unicode=True, sort_keys=False
+    )
 
 
 @lru_cache

@@ -76,12 +76,16 @@ def assign_arm(strategy: Strategy, segment: Segment, account_ref: str) -> Arm:
 def step_days(path: TreatmentPath, horizon: int) -> Iterator[tuple[int, int, Step]]:
     """(day after entry, step number, step) for every contact the path plans within `horizon` days."""
     for i, step in enumerate(path.steps):
-        end = path.steps[i + 1].day if i + 1 < len(path.steps) else horizon + 1
+        if not step.repeat_every:
+            if path.self_cure_days + step.day <= horizon:
+                yield path.self_cure_days + step.day, i + 1, step
+            continue
+        end = (
+            path.steps[i + 1].day if i + 1 < len(path.steps) else horizon + 1
+        )  # a repeat runs until the next step
         day = step.day
         while day < end and path.self_cure_days + day <= horizon:
             yield path.self_cure_days + day, i + 1, step
-            if not step.repeat_every:
-                break
             day += step.repeat_every
 
 
@@ -97,7 +101,9 @@ class PlannedAction:
     step: Step | None = None
 
 
-def todays_action(path: TreatmentPath, days_in_path: int, features: Mapping[str, Any]) -> PlannedAction | None:
+def todays_action(
+    path: TreatmentPath, days_in_path: int, features: Mapping[str, Any]
+) -> PlannedAction | None:
     """The step due today on this path (first matching step), or an escalation, or nothing."""
     if path.legal_after_days is not None and days_in_path == path.legal_after_days:
         return PlannedAction("", "", path.id, None, "legal")
