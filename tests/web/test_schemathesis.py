@@ -6,8 +6,9 @@ Each operation is called with a fresh token of a role the permission table allow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -66,6 +67,31 @@ def _user_for(app: object, method: str, path: str) -> str | None:
     raise AssertionError(f"{method} {path} is in the schema but not in the route table")
 
 
+def _headers_factory(world: World, username: str | None) -> Callable[[], dict[str, str]]:
+    """A fresh token per call: one generated call may be POST /auth/revoke."""
+    return (lambda: world.headers(username)) if username else dict
+
+
+def _fuzz(
+    operation: Any, mode: GenerationMode, headers_for: Callable[[], dict[str, str]], failures: list[str]
+) -> int:
+    calls = 0
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def run(case: schemathesis.Case) -> None:
+        nonlocal calls
+        calls += 1
+        response = case.call(headers={**(case.headers or {}), **headers_for()})
+        try:
+            case.validate_response(response, checks=[not_a_server_error])
+        except AssertionError as exc:
+            failures.append(f"{case.method} {case.formatted_path}: {exc}"[:500])
+
+    run()
+    return calls
+
+
 def test_no_server_errors(api_world: World) -> None:
     app = create_app(api_world.ctx)
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
@@ -75,23 +101,8 @@ def test_no_server_errors(api_world: World) -> None:
     calls = 0
     for operation in operations:
         assert operation.path.startswith(API_PREFIX)
-        username = _user_for(app, operation.method.upper(), operation.path)
+        headers_for = _headers_factory(api_world, _user_for(app, operation.method.upper(), operation.path))
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-            )
-            def run(case: schemathesis.Case, username: str | None = username) -> None:
-                nonlocal calls
-                calls += 1
-                headers = {**(case.headers or {}), **(api_world.headers(username) if username else {})}
-                response = case.call(headers=headers)
-                try:
-                    case.validate_response(response, checks=[not_a_server_error])
-                except AssertionError as exc:
-                    failures.append(f"{case.method} {case.formatted_path}: {exc}"[:500])
-
-            run()
+            calls += _fuzz(operation, mode, headers_for, failures)
     assert calls >= len(operations) * 2
     assert not failures, "\n".join(failures)
