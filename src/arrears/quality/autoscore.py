@@ -39,13 +39,12 @@ from arrears.core.money import format_major, minor_units
 from arrears.quality.conversation import (
     ConversationFeatures,
     Interaction,
-    Joined,
     conversation_features,
     join_turns,
     normalise,
     primary_language,
 )
-from arrears.quality.matching import PhraseMatcher
+from arrears.quality.matching import WORD_CHARS, PhraseMatcher
 from arrears.quality.scorecards import CHECKS, Scorecard, ScorecardItem
 
 # ---------------------------------------------------------------------------------------------
@@ -208,12 +207,18 @@ def default_screener() -> Screener:
 # Cue scanning.
 
 Hit = tuple[int, int, int]  # (turn, start, end) — offsets inside the turn
-_CLAUSE_END_CJK = frozenset("，。；！？、：\n")
-_CLAUSE_END_ASCII = frozenset(",.;!?:")
+_WORDISH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.,")
+_CLAUSE_PUNCT = re.compile(r"[，。；！？、：\n;!?:,.]")
+_DIGIT = re.compile(r"[0-9]")
+
+
+# Groups read only in the debtor's turns; every other group is read only in the agent's.
+DEBTOR_GROUPS = frozenset({"affirm", "deny", "neutral", "hardship"})
+NOT_SCANNED = frozenset({"negation"})  # read by looking behind a cue, not searched for
 
 
 class CompiledScorecard:
-    """A scorecard with its lexicon compiled into one automaton. Build once, score many."""
+    """A scorecard with its lexicon compiled into two automatons (agent and debtor turns). Build once."""
 
     def __init__(self, card: Scorecard) -> None:
         self.card = card
@@ -221,27 +226,41 @@ class CompiledScorecard:
         for it in card.items:
             if it.mode == "auto" and it.check not in _CHECKS:
                 raise ValueError(f"no automatic check {it.check!r}")  # CHECKS and _CHECKS are kept equal
-        self.matcher: PhraseMatcher[str] = PhraseMatcher(
-            (phrase, group) for group, phrases in card.lexicon.items() for phrase in phrases
+        groups = {g: p for g, p in card.lexicon.items() if g not in NOT_SCANNED}
+        self.agent_matcher: PhraseMatcher[str] = PhraseMatcher(
+            (phrase, g) for g, phrases in groups.items() if g not in DEBTOR_GROUPS for phrase in phrases
+        )
+        self.debtor_matcher: PhraseMatcher[str] = PhraseMatcher(
+            (phrase, g) for g, phrases in groups.items() if g in DEBTOR_GROUPS for phrase in phrases
         )
         self.negations = tuple(normalise(p) for p in card.lexicon.get("negation", ()))
         self.needs_screening = any(it.check == "conduct" for it in card.items)
         self.cjk = self.language in ("zh", "ja", "ko")
 
-    def scan(self, joined: Joined) -> dict[str, list[Hit]]:
-        """Every cue in the normalised joined text, grouped, as (turn, start, end) in turn offsets."""
+    def scan(self, texts: Sequence[str], speakers: Sequence[str]) -> dict[str, list[Hit]]:
+        """Every cue in the normalised turns, grouped, as (turn, start, end); agent and debtor lexicons apart."""
         hits: dict[str, list[Hit]] = {}
-        starts = joined.starts
-        for s, e, cue in self.matcher.matches(joined.text):
-            turn = bisect_right(starts, s) - 1
-            off = starts[turn]
-            hit = (turn, s - off, e - off)
-            for g in cue.payloads:
-                lst = hits.get(g)
-                if lst is None:
-                    hits[g] = [hit]
-                else:
-                    lst.append(hit)
+        agent = self.agent_matcher.automaton
+        debtor = self.debtor_matcher.automaton
+        word = WORD_CHARS
+        for turn, text in enumerate(texts):
+            automaton = agent if speakers[turn] == "agent" else debtor
+            if automaton is None or not text:
+                continue
+            n = len(text)
+            for last, cue in automaton.iter(text):  # inlined PhraseMatcher.matches: this loop is the hot path
+                s = last - cue.length + 1
+                if cue.left and s > 0 and text[s - 1] in word:
+                    continue
+                if cue.right and last + 1 < n and text[last + 1] in word:
+                    continue
+                hit = (turn, s, last + 1)
+                for g in cue.payloads:
+                    lst = hits.get(g)
+                    if lst is None:
+                        hits[g] = [hit]
+                    else:
+                        lst.append(hit)
         return hits
 
 
@@ -249,25 +268,27 @@ class CompiledScorecard:
 # Figures stated by the collector: amounts, dates, rates.  # R2
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
-_CN_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
+_CN_NUM = r"[零〇一二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿]*"  # no leading repeat: keeps the fast scan
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-_FIGURES = re.compile(
-    "|".join(
-        [
-            rf"(?:[¥￥$]|us\$|usd ?|rmb ?|人民币) ?(?P<a1>{_NUM})(?: ?(?P<m1>万|千|k\b|thousand))?(?: ?元)?",
-            rf"(?P<a2>{_NUM}) ?(?P<m2>万|千|thousand )?(?:元|块钱|块|美元|dollars?\b|bucks\b|usd\b|rmb\b)",
-            rf"(?P<a3>{_CN_NUM})(?:元|块钱|块)",
-            r"(?:(?P<zy>\d{4})年)?(?P<zm>\d{1,2})月(?P<zd>\d{1,2})[日号]",
-            r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b",
-            rf"\b(?P<em>{_MONTH_RE})\.? (?P<ed>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<ey>\d{{4}})\b)?",
-            rf"\b(?P<dd>\d{{1,2}})(?:st|nd|rd|th)? of (?P<dm>{_MONTH_RE})\b(?:,? (?P<dy>\d{{4}})\b)?",
-            r"\b(?P<um>\d{1,2})/(?P<ud>\d{1,2})(?:/(?P<uy>\d{2}|\d{4}))?\b",
-            r"(?P<r1>\d{1,2}(?:\.\d{1,3})?) ?%",
-            r"百分之(?P<r2>\d{1,2}(?:\.\d{1,3})?)",
-        ]
-    )
+# Each expression starts with a character class or a literal, so the engine skips ahead in C.
+_AMOUNT_SYMBOL = re.compile(rf"[¥￥$] ?(?P<n>{_NUM})(?: ?(?P<m>万|千|k\b|thousand\b))?(?: ?元)?")
+_DIGIT_LED = re.compile(
+    r"(?P<n>\d(?<![0-9.,a-z]\d)[\d,]*+(?:\.\d+)?+)(?:"
+    r" ?(?P<m>万|千|thousand )?(?P<unit>元|块钱|块|美元|dollars?\b|bucks\b|usd\b|rmb\b)"
+    r"| ?(?P<pct>%)"
+    r"|年(?P<ym>\d{1,2})月(?P<yd>\d{1,2})[日号]"
+    r"|月(?P<zd>\d{1,2})[日号]"
+    r"|-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b"
+    r"|/(?P<ud>\d{1,2})(?:/(?P<uy>\d{4}|\d{2}))?\b"
+    rf"|(?:st|nd|rd|th)? of (?P<dm>{_MONTH_RE})\b(?:,? (?P<dy>\d{{4}})\b)?"
+    r"|(?P<day>(?:st|nd|rd|th)?\b(?:,? (?P<dayy>\d{4})\b)?)"  # a day number: a date if a month precedes it
+    r")"
 )
+_CN_AMOUNT = re.compile(rf"(?P<n>{_CN_NUM})(?:元|块钱|块)")
+_MONTH_BEFORE = re.compile(rf"(?:^|[^a-z])(?P<mon>{_MONTH_RE})\.? $")
+_PERCENT_ZH = re.compile(r"百分之(?P<n>\d{1,2}(?:\.\d{1,3})?)")
+_AMOUNT_NUMBER = re.compile(_NUM)
 _CN_DIGITS = {
     "零": 0,
     "〇": 0,
@@ -340,6 +361,7 @@ _AMOUNT_CONTEXTS = (
     "claim_minimum",
     "claim_balance",
 )
+_CONTEXT_GROUPS = (*_AMOUNT_CONTEXTS, "due", "rate")
 _CONTEXT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "claim_balance": ("balance_minor",),
     "claim_principal": ("principal_minor",),
@@ -389,28 +411,46 @@ class _Ctx:
         self.turns = interaction.turns
         self.speakers = [t.speaker for t in self.turns]
         self.raw = join_turns([t.text for t in self.turns])
-        self.norm = Joined(normalise(self.raw.text), self.raw.starts)
-        self.hits = compiled.scan(self.norm)
+        norm = normalise(self.raw.text)
+        self.texts = [norm[a : a + len(t.text)] for a, t in zip(self.raw.starts, self.turns, strict=True)]
+        self.hits = compiled.scan(self.texts, self.speakers)
         self.agent_turns = [i for i, s in enumerate(self.speakers) if s == "agent"]
         self.features = features or conversation_features(self.turns, self.raw)
         self._screener = screener
         self.cjk = compiled.cjk
+        self._delims: dict[int, list[int]] = {}
+        self._cues_by_turn: dict[int, list[tuple[str, int, int]]] | None = None
+        self._checked: dict[tuple[Any, str], tuple[list[Evidence], list[Evidence], int]] = {}
 
     # -- hits ---------------------------------------------------------------------------------
     def agent(self, group: str) -> list[Hit]:
-        sp = self.speakers
-        return sorted(h for h in self.hits.get(group, ()) if sp[h[0]] == "agent")
+        """Hits of an agent-side group, in turn order (the debtor's turns are scanned with other groups)."""
+        return [] if group in DEBTOR_GROUPS else self.hits.get(group, [])
 
     def debtor(self, group: str) -> list[Hit]:
-        sp = self.speakers
-        return sorted(h for h in self.hits.get(group, ()) if sp[h[0]] == "debtor")
+        return self.hits.get(group, []) if group in DEBTOR_GROUPS else []
 
     def in_turn(self, group: str, turn: int) -> list[Hit]:
         return sorted(h for h in self.hits.get(group, ()) if h[0] == turn)
 
+    def first_affirmed(self, group: str, turns: Iterable[int] | None = None) -> Hit | None:
+        """The first agent hit of a group that no negation precedes (optionally within some turns)."""
+        allowed = None if turns is None else set(turns)
+        for h in self.agent(group):
+            if (allowed is None or h[0] in allowed) and not self.negated(h):
+                return h
+        return None
+
     def turn_norm(self, turn: int) -> str:
-        s = self.norm.starts[turn]
-        return self.norm.text[s : s + len(self.turns[turn].text)]
+        return self.texts[turn]
+
+    def next_turn(self, after: int, speaker: str) -> int | None:
+        """The first turn after `after` spoken by `speaker`."""
+        sp = self.speakers
+        for i in range(after + 1, len(sp)):
+            if sp[i] == speaker:
+                return i
+        return None
 
     def negated(self, hit: Hit) -> bool:
         """A negator right before the cue: 3 characters in Chinese, 3 words in English."""
@@ -452,36 +492,53 @@ class _Ctx:
         return str(result.verdict), agent, debtor
 
     # -- figures ------------------------------------------------------------------------------
+    def _delimiters(self, turn: int) -> list[int]:
+        """Offsets of clause punctuation in a turn (ASCII , and . only when a space or the end follows)."""
+        found = self._delims.get(turn)
+        if found is None:
+            text = self.turn_norm(turn)
+            n = len(text)
+            found = [
+                m.start()
+                for m in _CLAUSE_PUNCT.finditer(text)
+                if m.group() not in ",." or m.end() >= n or text[m.end()] == " "
+            ]
+            self._delims[turn] = found
+        return found
+
     def _clause(self, turn: int, start: int, end: int) -> tuple[int, int]:
-        """The clause around a span: between clause punctuation (ASCII , . only when followed by a space)."""
-        text = self.turn_norm(turn)
-        n = len(text)
-        a = start
-        while a > 0:
-            c = text[a - 1]
-            if c in _CLAUSE_END_CJK or (c in _CLAUSE_END_ASCII and (a >= n or text[a] == " ")):
-                break
-            a -= 1
-        b = end
-        while b < n:
-            c = text[b]
-            if c in _CLAUSE_END_CJK or (c in _CLAUSE_END_ASCII and (b + 1 >= n or text[b + 1] == " ")):
-                break
-            b += 1
+        """The clause around a span: between clause punctuation."""
+        delims = self._delimiters(turn)
+        i = bisect_right(delims, start - 1)
+        a = delims[i - 1] + 1 if i else 0
+        j = bisect_right(delims, end - 1)
+        b = delims[j] if j < len(delims) else len(self.turns[turn].text)
         return a, b
 
-    def _context(self, turn: int, start: int, end: int, groups: Iterable[str]) -> str | None:
+    def _turn_cues(self, turn: int) -> list[tuple[str, int, int]]:
+        """(group, start, end) of the context cues (amount, due date, rate) in one turn."""
+        if self._cues_by_turn is None:
+            by_turn: dict[int, list[tuple[str, int, int]]] = {}
+            for g in _CONTEXT_GROUPS:
+                for t, s, e in self.hits.get(g, ()):
+                    by_turn.setdefault(t, []).append((g, s, e))
+            self._cues_by_turn = by_turn
+        return self._cues_by_turn.get(turn, [])
+
+    def _context(self, turn: int, start: int, end: int, groups: Sequence[str]) -> str | None:
         """The group of the cue in the same clause, nearest to the span (plan cues win over claims)."""
+        cues = self._turn_cues(turn)
+        if not cues:
+            return None
         a, b = self._clause(turn, start, end)
         best: tuple[int, int, str] | None = None
-        for rank, g in enumerate(groups):
-            for t, s, e in self.hits.get(g, ()):
-                if t != turn or s < a or e > b:
-                    continue
-                dist = start - e if e <= start else 2 * max(0, s - end)
-                key = (rank if g.startswith("plan") else len(_AMOUNT_CONTEXTS), dist, g)
-                if best is None or key < best:
-                    best = key
+        for g, s, e in cues:
+            if s < a or e > b or g not in groups:
+                continue
+            dist = start - e if e <= start else 2 * max(0, s - end)
+            key = (groups.index(g) if g.startswith("plan") else len(_AMOUNT_CONTEXTS), dist, g)
+            if best is None or key < best:
+                best = key
         return best[2] if best else None
 
     @cached_property
@@ -490,52 +547,98 @@ class _Ctx:
         account = self.interaction.account
         places = minor_units(account.currency) if account is not None else 2
         out: list[Figure] = []
-        sp = self.speakers
-        for m in _FIGURES.finditer(self.norm.text):
-            turn, start = self.norm.locate(m.start())
-            if sp[turn] != "agent":
+        for turn in self.agent_turns:
+            text = self.texts[turn]
+            has_digit = _DIGIT.search(text) is not None
+            if not has_digit and "元" not in text and "块" not in text:
                 continue
-            end = start + m.end() - m.start()
-            g = m.groupdict()
-            if g["a1"] or g["a2"]:
-                value = _minor(g["a1"] or g["a2"], g["m1"] or g["m2"], places)
-                if value is None:
-                    continue
-                ctx = self._context(turn, start, end, _AMOUNT_CONTEXTS)
-                out.append(Figure("amount", turn, start, end, amount_minor=value, context=ctx))
-            elif g["a3"]:
-                n = chinese_numeral(g["a3"])
-                if n is None:
-                    continue
-                ctx = self._context(turn, start, end, _AMOUNT_CONTEXTS)
-                out.append(Figure("amount", turn, start, end, amount_minor=n * 10**places, context=ctx))
-            elif g["r1"] or g["r2"]:
-                ctx = self._context(turn, start, end, ("rate",))
-                out.append(Figure("rate", turn, start, end, rate=Decimal(g["r1"] or g["r2"]), context=ctx))
-            else:
-                if g["zm"]:
-                    y, mo, d = _year(g["zy"]), int(g["zm"]), int(g["zd"])
-                elif g["im"]:
-                    y, mo, d = _year(g["iy"]), int(g["im"]), int(g["id"])
-                elif g["em"]:
-                    y, mo, d = _year(g["ey"]), _month(g["em"]), int(g["ed"])
-                elif g["dm"]:
-                    y, mo, d = _year(g["dy"]), _month(g["dm"]), int(g["dd"])
-                else:
-                    y, mo, d = _year(g["uy"]), int(g["um"]), int(g["ud"])
-                if not (1 <= mo <= 12 and 1 <= d <= 31):
-                    continue
-                ctx = self._context(turn, start, end, ("due",))
-                out.append(Figure("date", turn, start, end, month=mo, day=d, year=y, context=ctx))
+            found: list[Figure] = []
+            if has_digit:
+                found.extend(self._digit_figures(turn, text, places))
+            for m in _CN_AMOUNT.finditer(text):
+                n = chinese_numeral(m.group("n"))
+                if n is not None:
+                    ctx = self._context(turn, m.start(), m.end(), _AMOUNT_CONTEXTS)
+                    found.append(
+                        Figure("amount", turn, m.start(), m.end(), amount_minor=n * 10**places, context=ctx)
+                    )
+            found.sort(key=lambda f: f.start)
+            out.extend(found)
         return out
+
+    def _digit_figures(self, turn: int, text: str, places: int) -> list[Figure]:
+        found: list[Figure] = []
+        taken: set[int] = set()  # digit positions already read as part of a figure
+        symbols = _AMOUNT_SYMBOL.finditer(text) if ("$" in text or "¥" in text or "￥" in text) else ()
+        for m in symbols:
+            value = _minor(m.group("n"), m.group("m"), places)
+            if value is not None:
+                ctx = self._context(turn, m.start(), m.end(), _AMOUNT_CONTEXTS)
+                found.append(Figure("amount", turn, m.start(), m.end(), amount_minor=value, context=ctx))
+                taken.add(m.start("n"))
+        for m in _PERCENT_ZH.finditer(text) if "百分之" in text else ():
+            ctx = self._context(turn, m.start(), m.end(), ("rate",))
+            found.append(Figure("rate", turn, m.start(), m.end(), rate=Decimal(m.group("n")), context=ctx))
+            taken.add(m.start("n"))
+        for m in _DIGIT_LED.finditer(text):
+            start, end = m.start(), m.end()
+            if start in taken or (start and text[start - 1] in _WORDISH):
+                continue
+            number = m.group("n")
+            if m.group("unit"):
+                if not _AMOUNT_NUMBER.fullmatch(number):
+                    continue
+                value = _minor(number, m.group("m"), places)
+                if value is not None:
+                    ctx = self._context(turn, start, end, _AMOUNT_CONTEXTS)
+                    found.append(Figure("amount", turn, start, end, amount_minor=value, context=ctx))
+                continue
+            if m.group("pct"):
+                try:
+                    rate = Decimal(number)
+                except InvalidOperation:
+                    continue
+                ctx = self._context(turn, start, end, ("rate",))
+                found.append(Figure("rate", turn, start, end, rate=rate, context=ctx))
+                continue
+            if not number.isdigit():
+                continue
+            if m.group("day") is not None:
+                if len(number) > 2 or self.cjk:
+                    continue
+                month = _MONTH_BEFORE.search(text, max(0, start - 11), start)
+                if month is None:
+                    continue
+                start = month.start("mon")
+                y, mo, d = _year(m.group("dayy")), _month(month.group("mon")), int(number)
+            elif m.group("ym"):
+                y, mo, d = _year(number) if len(number) == 4 else None, int(m.group("ym")), int(m.group("yd"))
+            elif m.group("zd"):
+                y, mo, d = None, int(number), int(m.group("zd"))
+            elif m.group("im"):
+                y, mo, d = _year(number), int(m.group("im")), int(m.group("id"))
+            elif m.group("ud"):
+                y, mo, d = _year(m.group("uy")), int(number), int(m.group("ud"))
+            else:
+                y, mo, d = _year(m.group("dy")), _month(m.group("dm")), int(number)
+            if not (1 <= mo <= 12 and 1 <= d <= 31):
+                continue
+            ctx = self._context(turn, start, end, ("due",))
+            found.append(Figure("date", turn, start, end, month=mo, day=d, year=y, context=ctx))
+        return found
 
     def check_figures(self, params: Mapping[str, Any]) -> tuple[list[Evidence], list[Evidence], int]:
         """(mismatches, matches, unchecked) of the stated figures against the account's true figures."""
+        key = (params.get("amount_tolerance_minor", 100), str(params.get("rate_tolerance_percent", "0.01")))
+        cached = self._checked.get(key)
+        if cached is None:
+            cached = self._checked[key] = self._check_figures(int(key[0]), Decimal(key[1]))
+        return cached
+
+    def _check_figures(self, tol: int, rate_tol: Decimal) -> tuple[list[Evidence], list[Evidence], int]:
         account = self.interaction.account
         if account is None:
             return [], [], len(self.figures)
-        tol = int(params.get("amount_tolerance_minor", 100))
-        rate_tol = Decimal(str(params.get("rate_tolerance_percent", "0.01")))
         bad: list[Evidence] = []
         good: list[Evidence] = []
         unchecked = 0
@@ -640,10 +743,9 @@ def _check_identity(c: _Ctx, item: ScorecardItem) -> ItemResult:
     first_debt = debt[0] if debt else None
     confirmed: tuple[Hit, Hit] | None = None
     denied: tuple[Hit, Hit] | None = None
-    speakers = c.speakers
     asked = sorted({h[0]: h for h in reversed(c.agent("verify"))}.values())
     for q in asked:
-        reply = next((i for i in range(q[0] + 1, len(speakers)) if speakers[i] == "debtor"), None)
+        reply = c.next_turn(q[0], "debtor")
         if reply is None:
             continue
         kind, hit = _reply_kind(c, reply)
@@ -739,26 +841,30 @@ def _check_figures_match(c: _Ctx, item: ScorecardItem) -> ItemResult:
 
 
 def _check_empathy(c: _Ctx, item: ScorecardItem) -> ItemResult:
-    max_share = float(item.params.get("max_talk_share", 0.75))
+    max_share = float(item.params.get("max_talk_share", 0.85))
     max_interruptions = int(item.params.get("max_interruptions", 1))
-    empathy = [h for h in c.agent("empathy") if not c.negated(h)]
+    first = c.first_affirmed("empathy")
     problems: list[str] = []
     ev: list[Evidence] = []
-    unanswered: list[Hit] = []
-    answered: list[Hit] = []
-    empathic_turns = {h[0] for h in empathy}
+    answered: tuple[Hit, Hit] | None = None
+    unanswered: Hit | None = None
     for h in c.debtor("hardship"):
-        nxt = next((i for i in range(h[0] + 1, len(c.turns)) if c.speakers[i] == "agent"), None)
-        if nxt is None:
+        reply = c.next_turn(h[0], "agent")
+        if reply is None:
             continue
-        (answered if nxt in empathic_turns else unanswered).append(h)
-    if not empathy:
+        ack = c.first_affirmed("empathy", (reply,)) if first is not None else None
+        if ack is not None:
+            answered = (h, ack)
+            break
+        if unanswered is None:
+            unanswered = h
+    if first is None:
         problems.append("no acknowledgement or empathy from the agent")
-    if unanswered and not answered:
+    if unanswered is not None and answered is None:
         problems.append(
-            f"the debtor described hardship (turn {unanswered[0][0]}) and the reply did not acknowledge it"
+            f"the debtor described hardship (turn {unanswered[0]}) and the reply did not acknowledge it"
         )
-        ev.append(c.evidence(unanswered[0], "hardship not acknowledged"))
+        ev.append(c.evidence(unanswered, "hardship not acknowledged"))
     share = c.features.agent_talk_share
     if share > max_share:
         problems.append(f"the agent did {share:.0%} of the talking (limit {max_share:.0%})")
@@ -767,27 +873,26 @@ def _check_empathy(c: _Ctx, item: ScorecardItem) -> ItemResult:
         problems.append(f"the agent interrupted the debtor {len(interruptions)} times")
         ev.extend(c.whole_turn(t, "interruption") for t in interruptions[:3])
     if problems:
-        return _result(item, False, 0.7, "; ".join(problems), ev + [c.evidence(h) for h in empathy[:1]])
-    if answered:
+        return _result(item, False, 0.7, "; ".join(problems), ev + ([c.evidence(first)] if first else []))
+    assert first is not None
+    if answered is not None:
         return _result(
             item,
             True,
             0.85,
             "the agent acknowledged the debtor's situation",
-            [c.evidence(answered[0], "hardship"), c.evidence(empathy[0], "acknowledged")],
+            [c.evidence(answered[0], "hardship"), c.evidence(answered[1], "acknowledged")],
         )
-    return _result(
-        item, True, 0.65, "the agent showed empathy and let the debtor speak", [c.evidence(empathy[0])]
-    )
+    return _result(item, True, 0.65, "the agent showed empathy and let the debtor speak", [c.evidence(first)])
 
 
 def _check_solution(c: _Ctx, item: ScorecardItem) -> ItemResult:
-    offers = [h for h in c.agent("solution") if not c.negated(h)]
-    if offers:
+    offer = c.first_affirmed("solution")
+    if offer is not None:
         return _result(
-            item, True, 0.8, "a repayment plan or relief was offered", [c.evidence(offers[0], "offer")]
+            item, True, 0.8, "a repayment plan or relief was offered", [c.evidence(offer, "offer")]
         )
-    refusals = [h for h in c.agent("solution") if c.negated(h)]
+    refusals = c.agent("solution")
     if refusals:
         return _result(
             item,

@@ -176,16 +176,24 @@ def parse_interaction(raw: Any) -> Interaction:
 # ---------------------------------------------------------------------------------------------
 # Text plumbing shared with the scorer: one normalised string per interaction, turn offsets.
 
-# Full-width ASCII → ASCII, the ideographic space → space, curly apostrophes → ': same length, offsets hold.
-_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0x2018: 0x27, 0x2019: 0x27}
+# Full-width letters, digits, $ % . → ASCII, the ideographic space → space, curly apostrophes → ': the
+# same length, so offsets stay valid. Full-width punctuation (，？！) is kept: it marks Chinese clauses.
+_WIDTH_CHARS = "\uff04\uff05\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u2018\u2019"
+_FULLWIDTH = {
+    cp: cp - 0xFEE0
+    for cp in (0xFF04, 0xFF05, 0xFF0E, *range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
+} | {0x3000: 0x20, 0x2018: 0x27, 0x2019: 0x27}
+_NEEDS_WIDTH = re.compile(f"[{_WIDTH_CHARS}]")
 TURN_SEPARATOR = "\n"
 
 
 def normalise(text: str) -> str:
     """Lower case and half-width, length-preserving (offsets into the result are offsets into `text`)."""
-    out = text.translate(_FULLWIDTH).lower()
+    if _NEEDS_WIDTH.search(text) is not None:
+        text = text.translate(_FULLWIDTH)
+    out = text.lower()
     if len(out) != len(text):  # a few characters lower-case to two; keep one so offsets hold
-        out = "".join(c.lower()[0] for c in text.translate(_FULLWIDTH))
+        out = "".join(c.lower()[0] for c in text)
     return out
 
 
@@ -253,13 +261,15 @@ _CAPS_ALLOWED = frozenset(
         "PO",
     ]
 )
-_RAISED = re.compile(
-    rf"(?P<tag>{RAISED_VOICE_TAGS})|(?P<bang>[!！]{{2,}})|(?P<caps>\b[A-Z][A-Z']+(?:[ ,]+[A-Z][A-Z']+)+\b)"
-)
+# Each expression starts with a character class, so the engine skips ahead in C.
+_RAISED_TAG = re.compile(RAISED_VOICE_TAGS, re.IGNORECASE)
+_BANG = re.compile(r"[!！][!！]+")
+_CAPS = re.compile(r"[A-Z][A-Z']+(?:[ ,]+[A-Z][A-Z']+)+")
+_BRACKET = re.compile(r"[【\[(（]")
 _OVERLAP = re.compile(OVERLAP_TAGS, re.IGNORECASE)
 _SILENCE = re.compile(SILENCE_TAGS, re.IGNORECASE)
 _ANNOTATION = re.compile(r"【[^】]{0,16}】|\[[^\]]{0,24}\]")
-_CUT_OFF = ("--", "—", "-", "…—")
+_CUT_OFF = ("--", "—", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,16 +326,21 @@ def _is_caps_shouting(run: str) -> bool:
 
 def raised_voice_marks(turns: Sequence[Turn], joined: Joined) -> list[RaisedVoice]:
     """Raised-voice markers in the raw joined text: annotations, runs of !!, runs of ALL-CAPS words."""
-    marks = []
-    for m in _RAISED.finditer(joined.text):
-        kind = m.lastgroup
-        if kind == "caps" and not _is_caps_shouting(m.group()):
+    text = joined.text
+    found: list[tuple[int, int, Literal["annotation", "exclamation", "caps"]]] = []
+    if _BRACKET.search(text) is not None:
+        found.extend((m.start(), m.end(), "annotation") for m in _RAISED_TAG.finditer(text))
+    found.extend((m.start(), m.end(), "exclamation") for m in _BANG.finditer(text))
+    n = len(text)
+    for m in _CAPS.finditer(text):
+        s, e = m.start(), m.end()
+        if (s and text[s - 1].isalpha()) or (e < n and text[e].isalpha()) or not _is_caps_shouting(m.group()):
             continue
-        turn, pos = joined.locate(m.start())
-        label: Literal["annotation", "exclamation", "caps"] = (
-            "annotation" if kind == "tag" else "exclamation" if kind == "bang" else "caps"
-        )
-        marks.append(RaisedVoice(turn, turns[turn].speaker, pos, pos + m.end() - m.start(), m.group(), label))
+        found.append((s, e, "caps"))
+    marks = []
+    for s, e, kind in sorted(found):
+        turn, pos = joined.locate(s)
+        marks.append(RaisedVoice(turn, turns[turn].speaker, pos, pos + e - s, text[s:e], kind))
     return marks
 
 
@@ -340,11 +355,13 @@ def conversation_features(
     if joined is None:
         joined = join_turns([t.text for t in turns])
     text = joined.text
-    annotated = set()
-    for m in _ANNOTATION.finditer(text):
-        annotated.add(joined.locate(m.start())[0])
-    overlap_turns = {joined.locate(m.start())[0] for m in _OVERLAP.finditer(text)}
-    silence_annotations = len(_SILENCE.findall(text))
+    annotated: set[int] = set()
+    overlap_turns: set[int] = set()
+    silence_annotations = 0
+    if _BRACKET.search(text) is not None:
+        annotated = {joined.locate(m.start())[0] for m in _ANNOTATION.finditer(text)}
+        overlap_turns = {joined.locate(m.start())[0] for m in _OVERLAP.finditer(text)}
+        silence_annotations = len(_SILENCE.findall(text))
 
     agent_chars = debtor_chars = agent_turns = 0
     interruptions: list[int] = []
@@ -356,7 +373,7 @@ def conversation_features(
         body = t.text
         if i in annotated:
             body = _ANNOTATION.sub("", body)
-        n = len(body) - body.count(" ") - body.count("\n") - body.count("\t")
+        n = len(body) - body.count(" ")
         if t.speaker == "agent":
             agent_chars += n
             agent_turns += 1
