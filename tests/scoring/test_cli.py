@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 import pytest
@@ -59,6 +60,8 @@ def test_fit_writes_model_and_report_next_to_it(model_path: Path) -> None:
     assert model_path.exists()
     html = model_path.with_name("model.report.html").read_text(encoding="utf-8")
     assert "AUC" in html and "plotly" in html.lower()
+    svg = ElementTree.fromstring(model_path.with_name("model.report.svg").read_text(encoding="utf-8"))
+    assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}polyline")) >= 6
     report = json.loads(model_path.with_name("model.report.json").read_text(encoding="utf-8"))
     assert set(report["models"]) == {"LightGBM calibrated", "LightGBM raw", "Logistic baseline"}
     assert len(report["models"]["LightGBM calibrated"]["lift"]) == 10

@@ -18,6 +18,7 @@ Definitions, so the figures can be checked by hand:
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -230,10 +231,14 @@ def render_report_html(report: dict[str, Any]) -> str:
             "Cumulative capture 累计捕获率",
         ),
     )
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="chance"), 1, 1)
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="ideal"), 1, 2)
-    for name, m in models.items():
-        fig.add_trace(go.Scatter(x=m["roc"]["fpr"], y=m["roc"]["tpr"], mode="lines", name=f"{name}"), 1, 1)
+    grey = {"dash": "dot", "color": "#bbb"}
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=grey, name="chance / ideal"), 1, 1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=grey, showlegend=False), 1, 2)
+    for i, (name, m) in enumerate(models.items()):
+        style = {"line": {"color": _COLOURS[i % len(_COLOURS)]}, "legendgroup": name}
+        fig.add_trace(
+            go.Scatter(x=m["roc"]["fpr"], y=m["roc"]["tpr"], mode="lines", name=name, **style), 1, 1
+        )
         pts = [b for b in m["reliability"] if b["count"]]
         fig.add_trace(
             go.Scatter(
@@ -241,6 +246,7 @@ def render_report_html(report: dict[str, Any]) -> str:
                 y=[b["event_rate"] for b in pts],
                 mode="lines+markers",
                 name=f"{name} (ECE {m['ece']:.3f})",
+                **style,
             ),
             1,
             2,
@@ -252,6 +258,8 @@ def render_report_html(report: dict[str, Any]) -> str:
                     y=[0.0] + [r["cumulative_capture"] for r in m["lift"]],
                     mode="lines+markers",
                     name=f"{name} capture",
+                    showlegend=False,
+                    **style,
                 ),
                 2,
                 2,
@@ -304,3 +312,104 @@ def render_report_html(report: dict[str, Any]) -> str:
         + fig.to_html(full_html=False, include_plotlyjs=True)
         + "</body></html>"
     )
+
+
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+
+
+def render_summary_svg(report: dict[str, Any], width: int = 1080, height: int = 340) -> str:
+    """The same curves as a small static SVG (ROC, reliability, lift): viewable anywhere, no JavaScript.
+
+    Plotly's static export needs kaleido, which is not a dependency; this draws the three panels
+    directly from the figures in `report` (the structure `render_report_html` takes).
+    """
+    models: dict[str, dict[str, Any]] = report["models"]
+    pw, ph, top, left = width / 3, height - 110, 40, 50
+    inner = pw - left - 20
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' font-family='sans-serif' font-size='11'>",
+        f"<rect width='{width}' height='{height}' fill='white'/>",
+    ]
+
+    def panel(
+        i: int, title: str, xlabel: str, ylabel: str, ymax: float, xticks: Sequence[str] = ("0", "0.5", "1")
+    ) -> tuple[float, float, float]:
+        x0 = i * pw + left
+        parts.append(
+            f"<text x='{x0 + inner / 2:.1f}' y='22' text-anchor='middle' font-size='13'>"
+            f"{html.escape(title)}</text>"
+        )
+        parts.append(
+            f"<rect x='{x0:.1f}' y='{top}' width='{inner:.1f}' height='{ph}' fill='none' stroke='#999'/>"
+        )
+        for frac, tick in zip((0.0, 0.5, 1.0), xticks, strict=True):
+            parts.append(
+                f"<text x='{x0 + frac * inner:.1f}' y='{top + ph + 14}' text-anchor='middle'>{tick}</text>"
+            )
+            parts.append(
+                f"<text x='{x0 - 4:.1f}' y='{top + ph - frac * ph + 4:.1f}' text-anchor='end'>"
+                f"{frac * ymax:g}</text>"
+            )
+        parts.append(
+            f"<text x='{x0 + inner / 2:.1f}' y='{top + ph + 30}' text-anchor='middle'>"
+            f"{html.escape(xlabel)}</text>"
+        )
+        parts.append(
+            f"<text x='{x0 - 34:.1f}' y='{top + ph / 2:.1f}' text-anchor='middle' "
+            f"transform='rotate(-90 {x0 - 34:.1f} {top + ph / 2:.1f})'>{html.escape(ylabel)}</text>"
+        )
+        return x0, inner, ymax
+
+    def line(
+        x0: float, w: float, ymax: float, xs: list[float], ys: list[float], colour: str, dash: bool = False
+    ) -> None:
+        pts = " ".join(
+            f"{x0 + x * w:.1f},{top + ph - min(y, ymax) / ymax * ph:.1f}" for x, y in zip(xs, ys, strict=True)
+        )
+        extra = " stroke-dasharray='4 3'" if dash else ""
+        parts.append(f"<polyline points='{pts}' fill='none' stroke='{colour}' stroke-width='1.6'{extra}/>")
+
+    x0, w, ym = panel(0, "ROC 曲线", "false positive rate", "true positive rate", 1.0)
+    line(x0, w, ym, [0, 1], [0, 1], "#bbb", dash=True)
+    for m, colour in zip(models.values(), _COLOURS, strict=False):
+        line(x0, w, ym, m["roc"]["fpr"], m["roc"]["tpr"], colour)
+    x0, w, ym = panel(1, "Calibration 校准", "mean predicted", "observed rate", 1.0)
+    line(x0, w, ym, [0, 1], [0, 1], "#bbb", dash=True)
+    for m, colour in zip(models.values(), _COLOURS, strict=False):
+        pts = [b for b in m["reliability"] if b["count"]]
+        line(x0, w, ym, [b["mean_score"] for b in pts], [b["event_rate"] for b in pts], colour)
+    first_name, first = next(iter(models.items()))
+    lift = first["lift"]
+    ymax = max([2.0, *(float(np.ceil(r["lift"])) for r in lift)]) if lift else 1.0
+    x0, w, ym = panel(
+        2,
+        f"Lift by decile 十分位提升 ({first_name})",
+        "decile (1 = highest score)",
+        "lift",
+        ymax,
+        ("", "", ""),
+    )
+    for r in lift:
+        bw = w / len(lift)
+        parts.append(
+            f"<text x='{x0 + (r['group'] - 0.5) * bw:.1f}' y='{top + ph + 14}' text-anchor='middle'>{r['group']}</text>"
+        )
+    for r in lift:
+        bw = w / len(lift)
+        bh = r["lift"] / ym * ph
+        parts.append(
+            f"<rect x='{x0 + (r['group'] - 1) * bw + 2:.1f}' y='{top + ph - bh:.1f}' "
+            f"width='{bw - 4:.1f}' height='{bh:.1f}' fill='{_COLOURS[0]}'/>"
+        )
+    line(x0, w, ym, [0, 1], [1, 1], "#bbb", dash=True)
+    legend_y = height - 6
+    for i, ((name, m), colour) in enumerate(zip(models.items(), _COLOURS, strict=False)):
+        lx = 20 + i * 340
+        parts.append(f"<rect x='{lx}' y='{legend_y - 9}' width='12' height='4' fill='{colour}'/>")
+        parts.append(
+            f"<text x='{lx + 16}' y='{legend_y - 4}'>{html.escape(name)}: AUC {m['auc']:.3f}, "
+            f"KS {m['ks']:.3f}, ECE {m['ece']:.3f}</text>"
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -235,16 +235,22 @@ def fit_table(
     return FitResult(model=model, report=report, splits=splits, timings=timings)
 
 
-def report_paths(model_path: Path) -> tuple[Path, Path]:
+def report_paths(model_path: Path) -> tuple[Path, Path, Path]:
+    """`<model>.report.html` (interactive plot), `.report.svg` (static plot), `.report.json` (figures)."""
     stem = model_path.name.removesuffix(".json")
-    return model_path.with_name(f"{stem}.report.html"), model_path.with_name(f"{stem}.report.json")
+    return (
+        model_path.with_name(f"{stem}.report.html"),
+        model_path.with_name(f"{stem}.report.svg"),
+        model_path.with_name(f"{stem}.report.json"),
+    )
 
 
 def write_outputs(result: FitResult, model_path: Path) -> tuple[Path, Path]:
-    """The model file and, next to it, the HTML report (with the plot) and the same figures as JSON."""
+    """The model file and, next to it, the report: HTML with the Plotly plot, a static SVG, JSON figures."""
     save_model(result.model, model_path)
-    html_path, json_path = report_paths(model_path)
+    html_path, svg_path, json_path = report_paths(model_path)
     _atomic_write(html_path, evaluation.render_report_html(result.report))
+    _atomic_write(svg_path, evaluation.render_summary_svg(result.report))
     _atomic_write(json_path, json.dumps(result.report, ensure_ascii=False, indent=1, default=str))
     return html_path, json_path
 
