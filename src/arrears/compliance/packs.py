@@ -291,22 +291,10 @@ def _parse_rule(item: Any, where: str, as_of: date) -> Rule | None:
     title_zh = _require_str(d, "title_zh", where)
     title_en = _require_str(d, "title_en", where)
     citation = _require_str(d, "citation", where)
+    parsed = [(eff, _parse_parameters(raw, f"{where}: versions from {eff}")) for eff, raw in versions]
     if not in_force:
         return None
-    eff, raw_params = in_force[-1]
-    params: dict[str, Any] = {}
-    tighten: dict[str, str] = {}
-    for pname, spec in raw_params.items():
-        pwhere = f"{where}: parameter {pname}"
-        s = _require_map(spec, pwhere)
-        if "value" not in s:
-            raise PackError(f"{pwhere}: needs a value")
-        direction = s.get("tighten", "fixed")
-        if direction not in TIGHTEN:
-            raise PackError(f"{pwhere}: tighten must be one of {', '.join(sorted(TIGHTEN))}")
-        _check_value(s["value"], direction, pwhere)
-        params[str(pname)] = _freeze(s["value"])
-        tighten[str(pname)] = direction
+    eff, (params, tighten) = parsed[len(in_force) - 1]
     rule = Rule(
         id=rid,
         title_zh=title_zh,
@@ -322,6 +310,23 @@ def _parse_rule(item: Any, where: str, as_of: date) -> Rule | None:
     )
     _check_window(rule, where)
     return rule
+
+
+def _parse_parameters(raw: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, str]]:
+    params: dict[str, Any] = {}
+    tighten: dict[str, str] = {}
+    for pname, spec in raw.items():
+        pwhere = f"{where}: parameter {pname}"
+        s = _require_map(spec, pwhere)
+        if "value" not in s:
+            raise PackError(f"{pwhere}: needs a value")
+        direction = s.get("tighten", "fixed")
+        if direction not in TIGHTEN:
+            raise PackError(f"{pwhere}: tighten must be one of {', '.join(sorted(TIGHTEN))}")
+        _check_value(s["value"], direction, pwhere)
+        params[str(pname)] = _freeze(s["value"])
+        tighten[str(pname)] = direction
+    return params, tighten
 
 
 def _parse_hold(item: Any, where: str, rule_ids: set[str]) -> Hold:
