@@ -28,16 +28,19 @@ from arrears.portfolio.ageing_columnar import age_portfolio, conform
 from arrears.strategy.definition import Strategy
 from arrears.strategy.models import BatchRun
 from arrears.strategy.planner import FEATURE_SCHEMA, planner_sql, steps_table
+from arrears.strategy.precheck import HistoryLoader, no_history, precheck
 from arrears.strategy.service import active_strategy
 
 SNAPSHOT_ACCOUNTS = """
-SELECT a.id, a.creditor_id, a.account_ref, cr.code AS creditor, a.product, a.currency, a.status,
+SELECT a.id, a.creditor_id, a.account_ref, cr.code AS creditor, cr.rule_pack, a.debtor_id, d.timezone,
+       a.product, a.currency, a.status,
        a.principal, a.interest, a.penalty, a.fees, a.overdue_since, a.placement_date, a.accrued_through,
        CAST(a.daily_penalty_rate AS TEXT) AS daily_penalty_rate, a.bucket,
        c.id AS case_id, c.ability, c.willingness, c.flags,
        t.segment AS state_segment, t.arm AS state_arm, t.entered_on AS state_entered_on
 FROM accounts a
 JOIN creditors cr ON cr.id = a.creditor_id
+JOIN debtors d ON d.id = a.debtor_id
 LEFT JOIN cases c ON c.account_id = a.id AND c.status = 'open'
 LEFT JOIN treatment_spells t ON t.account_id = a.id AND t.left_on IS NULL
 WHERE a.status = 'active'
@@ -93,6 +96,7 @@ def run_batch(
     engine: str = "duckdb",
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS,
     strategy: Strategy | None = None,
+    history: HistoryLoader = no_history,
     on_step: Progress | None = None,
 ) -> BatchSummary:
     """Run the nightly batch for `as_of`. Idempotent per date; refuses to go back in time."""
@@ -136,6 +140,13 @@ def run_batch(
     plan = _with_priority(plan)
     summary.seconds["plan"] = round(time.perf_counter() - t_plan, 3)
 
+    t_guard = time.perf_counter()
+    step("compliance pre-check")
+    people = conform(accounts, PEOPLE_SCHEMA)
+    with ctx.engine.connect() as conn:
+        allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, history)
+    summary.seconds["precheck"] = round(time.perf_counter() - t_guard, 3)
+
     t2 = time.perf_counter()
     step("write-back")
     old = pa.table(
@@ -146,7 +157,7 @@ def run_batch(
         }
     )
     write_staging(ctx.engine, STAGING, _join_old(aged, old))
-    write_staging(ctx.engine, PLAN_STAGING, _plan_staging(plan))
+    write_staging(ctx.engine, PLAN_STAGING, _plan_staging(plan, allowed, blocked_rules))
     ctx.engine.dispose()  # pooled SQLite connections may hold a schema snapshot from before the staging tables
     try:
         with ctx.engine.begin() as conn:
@@ -159,6 +170,15 @@ def run_batch(
     return summary
 
 
+PEOPLE_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("debtor_id", pa.int64()),
+        ("account_ref", pa.string()),
+        ("timezone", pa.string()),
+        ("rule_pack", pa.string()),
+    ]
+)
 SNAP_SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
@@ -218,7 +238,7 @@ def _with_priority(plan: pa.Table) -> pa.Table:
     return plan.append_column("priority", pa.array(np.round(score * balance, 4)))
 
 
-def _plan_staging(plan: pa.Table) -> pa.Table:
+def _plan_staging(plan: pa.Table, allowed: np.ndarray, rules: list[str | None]) -> pa.Table:
     cols = [
         "id",
         "segment",
@@ -239,8 +259,8 @@ def _plan_staging(plan: pa.Table) -> pa.Table:
     moved = pc.cast(pc.fill_null(plan["moved"], True), pa.int8())
     return (
         out.append_column("moved", moved)
-        .append_column("allowed", pa.array(np.ones(plan.num_rows, dtype=np.int8)))
-        .append_column("rules", pa.nulls(plan.num_rows, pa.string()))
+        .append_column("allowed", pa.array(allowed, pa.int8()))
+        .append_column("rules", pa.array(rules, pa.string()))
     )
 
 
