@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -373,3 +376,25 @@ def test_cli_reports_an_unwritable_directory(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     result = runner.invoke(app, ["simulate", "portfolio", "--accounts", "10", "--out", str(blocker / "sub")])
     assert result.exit_code != 0 and "cannot write" in result.output
+
+
+def test_files_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    """Same seed in two interpreters with different string hashing → the same bytes."""
+    script = (
+        "import sys, hashlib\n"
+        "from arrears.simulation.portfolio import generate_portfolio, write_portfolio\n"
+        "paths = write_portfolio(generate_portfolio(2000, 12, 'zh_CN'), sys.argv[1])\n"
+        "print(hashlib.sha256(b''.join(p.read_bytes() for p in paths.values())).hexdigest())\n"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
