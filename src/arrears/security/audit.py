@@ -73,8 +73,8 @@ def chain_hash(prev_hash: str, canonical_json: str) -> str:
     return hashlib.sha256((prev_hash + canonical_json).encode("utf-8")).hexdigest()
 
 
-def event_hash(ev: AuditEvent) -> str:
-    """The hash an event *should* have, recomputed from its stored fields."""
+def event_hash(ev: Any) -> str:
+    """The hash an event *should* have, recomputed from its stored fields (an AuditEvent or a row)."""
     return chain_hash(
         ev.prev_hash,
         canonical(
@@ -168,17 +168,18 @@ class Verification:
     reason: str | None = None
 
 
-def _events(session: Session, batch: int = 2000) -> Iterator[AuditEvent]:
+def _events(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """Rows (not ORM objects, which verify does not need) in id order, a batch at a time."""
+    table = AuditEvent.__table__
     last_id = 0
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        rows = session.execute(
+            select(table).where(table.c.id > last_id).order_by(table.c.id).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
         last_id = rows[-1].id
-        session.expunge_all()
 
 
 def verify(session: Session, *, expect_head: str | None = None) -> Verification:
