@@ -1,0 +1,103 @@
+"""A batch killed with SIGKILL in the middle of its write-back leaves no partial state; a rerun
+gives exactly what one clean run gives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bench.bench_ageing import load_sqlite, synthetic
+
+from arrears.core.db import make_engine
+from arrears.core.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _state(db: Path) -> list:
+    con = sqlite3.connect(db)
+    try:
+        out = []
+        for sql in (
+            "SELECT id, penalty, days_past_due, bucket, status, accrued_through FROM accounts ORDER BY id",
+            "SELECT account_id, bucket, entered_on, left_on FROM bucket_history ORDER BY account_id, entered_on",
+            "SELECT account_id, segment, arm, path, entered_on, left_on FROM treatment_spells ORDER BY account_id",
+            "SELECT account_id, action, channel, allowed, rules FROM planned_contacts ORDER BY account_id",
+            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM ledger_entries",
+            "SELECT as_of, status FROM batch_runs ORDER BY id",
+        ):
+            out.append(con.execute(sql).fetchall())
+        return out
+    finally:
+        con.close()
+
+
+def _batch(db: Path) -> subprocess.Popen:
+    env = {**os.environ, "ARREARS_KEY_FILE": str(db.parent / "k.key"), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arrears.cli",
+            "--db",
+            f"sqlite:///{db}",
+            "batch",
+            "run",
+            "--as-of",
+            "2026-11-28",
+            "--json",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+def test_kill_9_during_write_back_then_rerun_equals_one_clean_run(tmp_path) -> None:
+    base = tmp_path / "base.db"
+    upgrade(make_engine(f"sqlite:///{base}"))
+    accounts, schedule = synthetic(40_000, seed=3)
+    load_sqlite(base, accounts, schedule)
+    clean, crashed = tmp_path / "clean.db", tmp_path / "crashed.db"
+    shutil.copy(base, clean)
+    shutil.copy(base, crashed)
+
+    proc = _batch(crashed)
+    deadline = time.monotonic() + 240
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        con = sqlite3.connect(crashed, timeout=0.1)
+        try:
+            staged = con.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'batch_plan_staging'"
+            ).fetchone()[0]
+        except sqlite3.OperationalError:
+            staged = 0
+        finally:
+            con.close()
+        if staged:
+            time.sleep(0.05)  # inside the merge transaction
+            proc.send_signal(signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=60)
+    if not killed:
+        pytest.fail(f"the batch finished before it could be killed (rc {proc.returncode})")
+    assert proc.returncode == -signal.SIGKILL
+    assert _state(crashed)[-1] == []  # no run recorded, nothing half-written
+    assert _state(crashed)[:5] == _state(base)[:5]
+
+    for db in (crashed, clean):
+        p = _batch(db)
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    assert _state(crashed) == _state(clean)
