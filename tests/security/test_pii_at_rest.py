@@ -78,3 +78,64 @@ def test_table_bytes_hold_no_plain_personal_data(ctx: AppContext) -> None:
     blob = "\n".join(dumped).encode("utf-8")
     assert b"debtor.reveal" in blob and "张三".encode() in blob
     _assert_absent(blob, f"the {ctx.engine.dialect.name} tables")
+
+
+def _cn_id(first17: str) -> str:
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return first17 + "10X98765432"[sum(int(a) * b for a, b in zip(first17, weights, strict=True)) % 11]
+
+
+IMPORTED = [
+    # account, debtor, name, national id, phone, email, address, contact, relation, contact phone, principal, dpd
+    ("L-001", "D-001", "张三", _cn_id("11010119900307123"), "13812345678", "zhang.san@example.com",
+     "北京市朝阳区建国路88号", "李四", "配偶", "13987654321", "12000.00", "30"),
+    ("L-002", "D-002", "王五", _cn_id("31010419851224001"), "13700001111", "wang.wu@example.org",
+     "上海市徐汇区漕溪北路1号", "赵六", "父亲", "13622223333", "5300.50", "75"),
+]  # fmt: skip
+HEADER = (
+    "account_ref,debtor_ref,debtor_name,national_id,phone,email,address,emergency_contact_1_name,"
+    "emergency_contact_1_relation,emergency_contact_1_phone,principal,days_past_due"
+)
+
+
+def test_imported_portfolio_leaves_no_plain_personal_data(ctx: AppContext, tmp_path: Path) -> None:
+    """Through the placement import service, then the API: raw bytes (SQLite file) and table text."""
+    from arrears.portfolio.importing import import_placements
+
+    placements = tmp_path / "placements.csv"
+    placements.write_text(HEADER + "\n" + "\n".join(",".join(r) for r in IMPORTED) + "\n", encoding="utf-8")
+    result = import_placements(ctx, placements, "BANK1")
+    assert result.imported == 2 and not result.errors
+    world = build_world(ctx)  # staff and a second portfolio, worked through the API
+    _work_the_portfolio(world)
+    secrets = sorted({v for row in IMPORTED for v in (row[3], row[4], row[5], row[6], row[7], row[9])})
+    client = TestClient(create_app(ctx))
+    listed = client.get("/api/v1/accounts?creditor=BANK1&limit=200", headers=world.headers("manager")).json()
+    assert {"L-001", "L-002"} <= {a["ref"] for a in listed["items"]}
+    debtor_id = next(a["debtor_id"] for a in listed["items"] if a["ref"] == "L-001")
+    shown = client.get(f"/api/v1/debtors/{debtor_id}", headers=world.headers("manager")).text
+    assert "138****5678" in shown and all(s not in shown for s in secrets)
+    with ctx.engine.connect() as conn:
+        if ctx.engine.dialect.name == "postgresql":
+            dumped = [
+                str(v)
+                for t in metadata.sorted_tables
+                for v in conn.execute(text(f'SELECT t::text FROM "{t.name}" t')).scalars()
+            ]
+        else:
+            dumped = [
+                repr(tuple(r))
+                for t in metadata.sorted_tables
+                for r in conn.execute(text(f'SELECT * FROM "{t.name}"'))
+            ]
+    blob = "\n".join(dumped).encode("utf-8")
+    assert "王五".encode() in blob  # the import really wrote rows
+    files: list[Path] = []
+    if ctx.engine.dialect.name == "sqlite":
+        ctx.dispose()
+        db_file = Path(ctx.database_url.removeprefix("sqlite:///"))
+        files = [p for p in (db_file, Path(f"{db_file}-wal")) if p.exists()]
+        blob += b"".join(p.read_bytes() for p in files)
+    for secret in [*secrets, *SECRETS]:
+        raw = secret.encode("utf-8")
+        assert raw not in blob and raw.hex().encode() not in blob.lower(), f"{secret!r} stored in plain text"

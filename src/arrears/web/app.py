@@ -33,7 +33,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.state.ctx = ctx
     install_log_filter()
-    install_log_filter(logging.getLogger("uvicorn.error"))
+    for name in ("uvicorn.error", "uvicorn.access", "arrears"):
+        install_log_filter(logging.getLogger(name))
     errors.install(app)
     app.add_middleware(ShellMiddleware)
 
