@@ -274,7 +274,7 @@ _MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july
 # Each expression starts with a character class or a literal, so the engine skips ahead in C.
 _AMOUNT_SYMBOL = re.compile(rf"[¥￥$] ?(?P<n>{_NUM})(?: ?(?P<m>万|千|k\b|thousand\b))?(?: ?元)?")
 _DIGIT_LED = re.compile(
-    r"(?P<n>\d(?<![0-9.,a-z]\d)[\d,]*+(?:\.\d+)?+)(?:"
+    r"(?P<n>\d(?<![0-9.,a-z]\d)\d*+(?:,\d{3})*+(?:\.\d+)?+)(?:"
     r" ?(?P<m>万|千|thousand )?(?P<unit>元|块钱|块|美元|dollars?\b|bucks\b|usd\b|rmb\b)"
     r"| ?(?P<pct>%)"
     r"|年(?P<ym>\d{1,2})月(?P<yd>\d{1,2})[日号]"
@@ -308,7 +308,7 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 def chinese_numeral(text: str) -> int | None:
     """一万零五百 → 10500, 十五 → 15, 三千五 → 3500 (spoken short form); None when it is not a numeral."""
-    if not text:
+    if not text or not (text[0] in _CN_DIGITS or text[0] == "十"):
         return None
     result = section = number = 0
     last_unit = 0
@@ -556,6 +556,8 @@ class _Ctx:
             if has_digit:
                 found.extend(self._digit_figures(turn, text, places))
             for m in _CN_AMOUNT.finditer(text):
+                if m.start() and text[m.start() - 1].isdigit():
+                    continue  # the 万 of 1万元, read with the digits
                 n = chinese_numeral(m.group("n"))
                 if n is not None:
                     ctx = self._context(turn, m.start(), m.end(), _AMOUNT_CONTEXTS)
@@ -701,9 +703,20 @@ def _result(
     )
 
 
+_NAME_NEXT = re.compile(r"\s+(?!(?:A|An|The|It|I|Is|This|That)\b)[A-Z]")
+
+
+def _names_someone(c: _Ctx, hit: Hit) -> bool:
+    """'this is' identifies the caller only when a name follows (This is Dana …, not This is an attempt …)."""
+    turn, start, end = hit
+    if c.cjk or c.texts[turn][start:end] != "this is":
+        return True
+    return _NAME_NEXT.match(c.turns[turn].text, end) is not None
+
+
 def _check_identification(c: _Ctx, item: ScorecardItem) -> ItemResult:
     window = set(c.agent_turns[: int(item.params.get("window", 3))])
-    selfs = [h for h in c.agent("self_id") if h[0] in window]
+    selfs = [h for h in c.agent("self_id") if h[0] in window and _names_someone(c, h)]
     purposes = [h for h in c.agent("purpose") if h[0] in window]
     if selfs and purposes:
         return _result(
@@ -789,7 +802,7 @@ def _check_amount_terms(c: _Ctx, item: ScorecardItem) -> ItemResult:
     bad, good, _ = c.check_figures(item.params)
     if bad:
         return _result(item, False, 0.8, "a figure stated does not match the account", bad)
-    amounts = [f for f in c.figures if f.kind == "amount"]
+    amounts = [f for f in c.figures if f.kind == "amount" and f.context not in ("plan", "plan_instalment")]
     if not amounts:
         return _result(item, False, 0.7, "the agent did not state the amount owed")
     terms = c.agent("terms")

@@ -264,7 +264,7 @@ _CAPS_ALLOWED = frozenset(
 # Each expression starts with a character class, so the engine skips ahead in C.
 _RAISED_TAG = re.compile(RAISED_VOICE_TAGS, re.IGNORECASE)
 _BANG = re.compile(r"[!！][!！]+")
-_CAPS = re.compile(r"[A-Z][A-Z']+(?:[ ,]+[A-Z][A-Z']+)+")
+_CAPS = re.compile(r"[A-Z][A-Z']*(?:[ ,]+[A-Z][A-Z']*)+")
 _BRACKET = re.compile(r"[【\[(（]")
 _OVERLAP = re.compile(OVERLAP_TAGS, re.IGNORECASE)
 _SILENCE = re.compile(SILENCE_TAGS, re.IGNORECASE)
