@@ -13,7 +13,7 @@ import pytest
 from arrears.quality.autoscore import ScoreResult, apply_decisions, chinese_numeral, compute_score
 
 from .conftest import item
-from .transcripts import A, D, EN_ACCOUNT, ZH_ACCOUNT, call, good_en, good_zh, replace_turn
+from .transcripts import EN_ACCOUNT, ZH_ACCOUNT, A, D, call, good_en, good_zh, replace_turn
 
 AUTO_ITEMS = (
     "identification",
