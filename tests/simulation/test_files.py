@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from arrears.cli import app
 from arrears.core.errors import ValidationFailed
 from arrears.core.money import parse_amount
+from arrears.simulation import portfolio as portfolio_module
 from arrears.simulation.portfolio import (
     AMOUNT_COLUMNS,
     EN_PAYMENT_HEADERS,
@@ -307,6 +308,17 @@ def test_xlsx_keeps_ids_as_text_and_plain_amounts_as_numbers(tmp_path: Path) -> 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="format"):
         write_portfolio(generate_portfolio(10, 1), tmp_path, fmt="ods")
+
+
+def test_more_accounts_than_a_sheet_holds_are_refused_for_xlsx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portfolio_module, "XLSX_MAX_ROWS", 20)
+    with pytest.raises(ValidationFailed, match="at most 20 accounts"):
+        write_portfolio(generate_portfolio(21, 1), tmp_path, fmt="xlsx")
+    assert not (tmp_path / "placements.xlsx").exists()
+    write_portfolio(generate_portfolio(20, 1), tmp_path, fmt="xlsx")
+    write_portfolio(generate_portfolio(21, 1), tmp_path, fmt="csv")
 
 
 runner = CliRunner()

@@ -56,11 +56,12 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     ) -> None:
         """Generate a placement (委案) file and a payments (还款) file for N synthetic accounts."""
-        from arrears.simulation.portfolio import generate_portfolio, write_portfolio
+        from arrears.simulation.portfolio import check_format, generate_portfolio, write_portfolio
 
         placed = _placement_date(placement_date)
         started = time.perf_counter()
         try:
+            check_format(fmt, accounts)  # before spending time on generation
             generated = generate_portfolio(
                 accounts,
                 seed,

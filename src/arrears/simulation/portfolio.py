@@ -38,6 +38,7 @@ FORMATS: tuple[str, ...] = ("csv", "xlsx")
 DEFAULT_PLACEMENT_DATE = date(2026, 10, 15)
 PAYMENT_WINDOW_DAYS = 30
 MAX_ACCOUNTS = 20_000_000
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows less the header
 
 # Canonical column names (the en_US headers) and the headers Chinese placement files use.
 EN_PLACEMENT_HEADERS: tuple[str, ...] = (
@@ -441,12 +442,21 @@ _PLAIN_AMOUNT = re.compile(r"\d+\.\d{2}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def check_format(fmt: str, rows: int) -> None:
+    """Refuse an unknown format, or more rows than one XLSX sheet holds (1,048,576 with the header)."""
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "xlsx" and rows > XLSX_MAX_ROWS:
+        raise ValidationFailed(
+            f"an XLSX sheet holds at most {XLSX_MAX_ROWS:,} accounts, not {rows:,}: use csv"
+        )
+
+
 def write_portfolio(p: SimulatedPortfolio, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
     """Write placements (CSV, or XLSX with `fmt="xlsx"`) and payments.csv into `out_dir`.
 
     Chinese files carry a UTF-8 byte-order mark and CRLF line ends, as Excel exports them."""
-    if fmt not in FORMATS:
-        raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    check_format(fmt, p.placements.height)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cn = p.locale == "zh_CN"
