@@ -536,6 +536,7 @@ __all__ = [
     "ZH_PAYMENT_HEADERS",
     "ZH_PLACEMENT_HEADERS",
     "SimulatedPortfolio",
+    "check_format",
     "generate_portfolio",
     "write_portfolio",
 ]
