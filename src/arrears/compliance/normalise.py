@@ -185,40 +185,40 @@ def word_text(text: str) -> str:
 
 
 def word_view_from_bytes(wbytes: bytes) -> tuple[str, list[int]]:
+    """The padded Latin view and its map from the one-byte-per-character word bytes."""
     spans: list[tuple[int, int]] = []
     for m in _TOKEN.finditer(wbytes):
-        s, e = m.start(), m.end()
-        while s < e and wbytes[s] == 0x2A:  # '*' at a token's start is emphasis, not a letter
-            s += 1
-        while e > s and wbytes[e - 1] == 0x2A:
-            e -= 1
-        if s < e:
-            spans.append((s, e))
-    tokens: list[list[int]] = []
-    i = 0
-    while i < len(spans):
-        s, e = spans[i]
-        if e - s == 1:
-            j = i
-            while j + 1 < len(spans) and spans[j + 1][1] - spans[j + 1][0] == 1:
-                j += 1
-            if j > i:  # "s b", "k i l l": one-letter tokens in a row are one spaced-out word
-                tokens.append([spans[k][0] for k in range(i, j + 1)])
-                i = j + 1
+        s, e = m.span()
+        if wbytes[s] == 0x2A or wbytes[e - 1] == 0x2A:  # '*' at a token's edge is emphasis, not a letter
+            while s < e and wbytes[s] == 0x2A:
+                s += 1
+            while e > s and wbytes[e - 1] == 0x2A:
+                e -= 1
+            if s == e:
                 continue
-        tokens.append(list(range(s, e)))
-        i += 1
-    out = [" "]
-    mapping = [-1]
-    for n, positions in enumerate(tokens):
-        if n:
-            out.append(" ")
-            mapping.append(-1)
-        out.append(bytes(wbytes[p] for p in positions).decode("ascii"))
-        mapping.extend(positions)
-    out.append(" ")
-    mapping.append(-1)
-    return "".join(out), mapping
+        spans.append((s, e))
+    pieces: list[bytes] = []
+    mapping: list[int] = [-1]
+    i, n = 0, len(spans)
+    while i < n:
+        s, e = spans[i]
+        j = i
+        if e - s == 1:
+            while j + 1 < n and spans[j + 1][1] - spans[j + 1][0] == 1:
+                j += 1
+        if j > i:  # "s b", "k i l l": one-letter tokens in a row are one spaced-out word
+            positions = [spans[k][0] for k in range(i, j + 1)]
+            pieces.append(bytes(wbytes[p] for p in positions))
+            mapping.extend(positions)
+            i = j + 1
+        else:
+            pieces.append(wbytes[s:e])
+            mapping.extend(range(s, e))
+            i += 1
+        mapping.append(-1)
+    if not pieces:
+        mapping.append(-1)
+    return (b" " + b" ".join(pieces) + b" ").decode("ascii"), mapping
 
 
 def cjk_view(text: str, classes: bytes | None = None) -> tuple[str, list[int] | None]:

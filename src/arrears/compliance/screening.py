@@ -158,10 +158,12 @@ _FULLWIDTH_PUNCT = (
     ("￥", "¥"),
     ("\u3000", " "),
 )
+_RUN_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 _ASCII_LOWER = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
 # A separator run touching a CJK character next to a one-character segment (see cjk_view).
 _CJK_JOIN = re.compile(rb"(?<![^ ])c +[^ ]|c +[^ ](?![^ ])|(?<![^ ])[^ ] +c|[^ ] +c(?![^ ])")
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOKEN = re.compile(rb"[^ ]+")
 _SLOT = re.compile(r"\{([a-z_]+)\}")
 # Dropping the apostrophe from these would make an ordinary word ("we'll" → "well").
 _APOSTROPHE_STOP = frozenset(
@@ -227,6 +229,7 @@ class _Key:
     entries: list[_Entry] = field(default_factory=list)
     patterns: list[_Pattern] = field(default_factory=list)
     trad: bool = False
+    run: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,6 @@ class _Builder:
             slot.entries.append(entry)
         if pattern is not None and pattern not in slot.patterns:
             slot.patterns.append(pattern)
-        slot.trad = slot.trad or trad
 
 
 def _read_yaml(path: Traversable, rel: str) -> dict[str, Any]:
@@ -564,9 +566,21 @@ _VALIDATORS = {"cn_id": _valid_cn_id, "luhn": _valid_luhn}
 class _Prepared:
     """The views of one text as the automaton sees them, with lazily built position maps."""
 
-    __slots__ = ("cbytes", "classes", "cmap", "fmap", "folded", "scan", "wbytes", "wlen", "wmap")
+    __slots__ = (
+        "cbytes",
+        "classes",
+        "cmap",
+        "fmap",
+        "folded",
+        "scan",
+        "wb",
+        "wbytes",
+        "wlen",
+        "wmap",
+        "wstarts",
+    )
 
-    def __init__(self, folded: str, fmap: list[int] | None) -> None:
+    def __init__(self, folded: str, fmap: list[int] | None, join_runs: bool = False) -> None:
         self.folded = folded
         self.fmap = fmap
         u8 = folded.encode("utf-8", "surrogatepass")
@@ -574,10 +588,14 @@ class _Prepared:
         wb = b" " + b" ".join(wbytes.split()) + b" "
         self.wbytes = wbytes
         self.wmap: list[int] | None = None
-        if b"*" in wb or SINGLE_RUN.search(wb):
+        # '*' edges and spaced-out letters need the exact word view; runs of one-letter tokens are
+        # found by the automaton itself (its " x y " keys), which then asks for this rebuild.
+        if b"*" in wb or (join_runs and SINGLE_RUN.search(wb)):
             wtext, self.wmap = word_view_from_bytes(wbytes)
             wb = wtext.encode("ascii")
+        self.wb = wb
         self.wlen = len(wb)
+        self.wstarts: list[int] | None = None
         self.cmap: list[int] | None = None
         if len(u8) == len(folded):  # ASCII: no Chinese view needed
             self.classes = u8.translate(CLASS_TABLE)
@@ -597,11 +615,19 @@ class _Prepared:
             return start, end
         return self.fmap[start], self.fmap[end - 1] + 1
 
+    def _word_pos(self, p: int) -> int:
+        """Position in the folded text of the token character at word-view position p."""
+        if self.wmap is not None:
+            return self.wmap[p]
+        if self.wstarts is None:  # plain view: tokens joined by single spaces, in order
+            self.wstarts = [m.start() for m in _TOKEN.finditer(self.wbytes)]
+        token = self.wb.count(b" ", 0, p) - 1
+        token_start = self.wb.rfind(b" ", 0, p) + 1
+        return self.wstarts[token] + (p - token_start)
+
     def word_span(self, key_start: int, key_end: int) -> tuple[int, int]:
         """Original span of a padded Latin key found at scan[key_start:key_end]."""
-        if self.wmap is None:
-            _, self.wmap = word_view_from_bytes(self.wbytes)
-        return self._to_original(self.wmap[key_start + 1], self.wmap[key_end - 2] + 1)
+        return self._to_original(self._word_pos(key_start + 1), self._word_pos(key_end - 2) + 1)
 
     def cjk_span(self, key_start: int, key_end: int) -> tuple[int, int]:
         """Original span of a Chinese-view key found at scan[key_start:key_end]."""
@@ -617,18 +643,19 @@ class _Prepared:
         return self._to_original(start, end)
 
 
-def _prepare(text: str, force_fold: bool = False) -> _Prepared:
+def _prepare(text: str, force_fold: bool = False, join_runs: bool = False) -> _Prepared:
     if force_fold:
-        return _Prepared(*fold(text))
+        return _Prepared(*fold(text), join_runs=join_runs)
     if text.isascii():
-        return _Prepared(text, None)
-    s = text
-    for wide, narrow in _FULLWIDTH_PUNCT:
-        if wide in s:
-            s = s.replace(wide, narrow)
+        return _Prepared(text, None, join_runs)
+    s = text.replace("，", ",") if "，" in text else text  # the commonest by far
     if not unicodedata.is_normalized("NFKC", s):
-        return _Prepared(*fold(text))
-    return _Prepared(s, None)
+        for wide, narrow in _FULLWIDTH_PUNCT:
+            if wide in s:
+                s = s.replace(wide, narrow)
+        if not unicodedata.is_normalized("NFKC", s):
+            return _Prepared(*fold(text), join_runs=join_runs)
+    return _Prepared(s, None, join_runs)
 
 
 def _check_choice(value: str | None, allowed: Iterable[str], name: str) -> str | None:
@@ -658,6 +685,9 @@ def check_pack(value: str | None) -> str | None:
     return _check_choice(value, PACKS, "pack")
 
 
+_PASS = ScreenResult("pass", ())
+
+
 class Screener:
     """Screens texts against the lexicons it was built from. Thread-safe once built."""
 
@@ -671,9 +701,10 @@ class Screener:
             voicemail = tuple(e for e in info.entries if e.kind == "voicemail")
             opt_out = any(e.kind == "opt_out" for e in info.entries)
             # payload: key length, Latin view?, conduct/allow entries, voicemail entries, opt-out?,
-            # triggered patterns, traditional character?
+            # triggered patterns, rescan bits (1 traditional character, 2 spaced-out letters)
+            redo = (1 if info.trad else 0) | (2 if info.run else 0)
             automaton.add_word(
-                key, (len(key), info.region == "W", core, voicemail, opt_out, tuple(info.patterns), info.trad)
+                key, (len(key), info.region == "W", core, voicemail, opt_out, tuple(info.patterns), redo)
             )
         automaton.make_automaton()
         self._automaton = automaton
@@ -701,8 +732,12 @@ class Screener:
         builder = _Builder()
         for lang in LANGUAGES:
             _load_language(base, lang, builder)
-        for trad in trad_to_simp():  # a traditional character sends the text through folding
-            builder.add(trad, trad=True)
+        for trad in trad_to_simp():  # a traditional character (raw, unfolded) sends the text through folding
+            key = trad.encode("utf-8").decode("latin-1")
+            builder.keys.setdefault(key, _Key("C")).trad = True
+        for a in _RUN_CHARS:  # " a b ": two one-character tokens in a row, to be joined ("s b" → "sb")
+            for b in _RUN_CHARS:
+                builder.keys.setdefault(f" {a} {b} ", _Key("W")).run = True
         return cls(builder)
 
     @classmethod
@@ -740,9 +775,9 @@ class Screener:
     ) -> ScreenResult:
         if not isinstance(text, str):
             raise ValidationFailed(f"text must be a string, got {type(text).__name__}")
-        lang = check_language(language)
-        chan = check_channel(channel)
-        pk = check_pack(pack)
+        lang = None if language is None else check_language(language)
+        chan = None if channel is None else check_channel(channel)
+        pk = None if pack is None else check_pack(pack)
         prep, hits = self._scan(text, force_fold=False)
         return self._judge(text, prep, hits, lang, chan, pk)
 
@@ -761,9 +796,14 @@ class Screener:
     def _scan(self, text: str, force_fold: bool) -> tuple[_Prepared, list[tuple[int, Any]]]:
         prep = _prepare(text, force_fold)
         hits = list(self._automaton.iter(prep.scan))
-        if hits and prep.fmap is None and not force_fold and any(h[1][6] for h in hits):
-            prep = _prepare(text, force_fold=True)  # traditional characters: fold, then scan again
-            hits = list(self._automaton.iter(prep.scan))
+        if hits:
+            redo = 0
+            for _, payload in hits:
+                redo |= payload[6]
+            if redo:  # 1: traditional characters (fold, scan again); 2: spaced-out letters (join, scan again)
+                fold_it = force_fold or bool(redo & 1) or prep.fmap is not None
+                prep = _prepare(text, force_fold=fold_it, join_runs=True)
+                hits = list(self._automaton.iter(prep.scan))
         return prep, hits
 
     def _judge(
@@ -780,15 +820,18 @@ class Screener:
         pack = pk or _HOME_PACK[lang]
         voicemail = chan == "voicemail"
         need_opt_out = chan in ELECTRONIC_CHANNELS and pack == "us"
-        if not hits and not need_opt_out and not voicemail and prep.classes.count(b"d") < 9:
-            return ScreenResult("pass", ())
+        many_digits = _digit_shapes(prep.classes)
+        if not hits and not need_opt_out and not voicemail and not many_digits:
+            return _PASS
 
         conduct_hits: list[tuple[int, int, bool, tuple[_Entry, ...]]] = []
         voicemail_hits: list[tuple[int, int, bool, tuple[_Entry, ...]]] = []
         has_opt_out = False
         triggered: dict[str, _Pattern] = {}
         wlen = prep.wlen
-        for end_index, (klen, is_word, core, vm_entries, opt_out, key_patterns, _trad) in hits:
+        for end_index, (klen, is_word, core, vm_entries, opt_out, key_patterns, _redo) in hits:
+            if not core and not key_patterns and not opt_out and not (voicemail and vm_entries):
+                continue  # the commonest hit: a voicemail item outside a voicemail
             key_start = end_index - klen + 1
             if (key_start < wlen) != is_word:
                 continue  # a Latin key inside the Chinese view: already seen in the Latin view
@@ -805,7 +848,6 @@ class Screener:
         conduct: list[tuple[int, int, str, str, str]] = []  # start, end, category, rule, severity
         allowed: list[tuple[int, int]] = []
         channel_flags: list[tuple[int, int, str, str]] = []
-        many_digits = prep.classes.count(b"d") >= 9
         if not triggered and not many_digits and all(e.kind == "allow" for h in conduct_hits for e in h[3]):
             conduct_hits = []  # only allowed phrases: nothing for them to clear
         for key_start, key_end, is_word, entries in conduct_hits:
@@ -850,18 +892,24 @@ class Screener:
         if need_opt_out and not has_opt_out:
             flags.append((Flag("opt_out_missing", len(text), len(text), "", "US-E1"), "block"))  # US-E1
         if not flags:
-            return ScreenResult("pass", ())
+            return _PASS
         flags.sort(key=lambda fs: (fs[0].start, fs[0].end, fs[0].category))
         top = max(_SEVERITY_RANK.get(sev, 0) for _, sev in flags)
         verdict = "block" if top >= 2 else "review"
         return ScreenResult(verdict, tuple(f for f, _ in flags))
 
 
+def _digit_shapes(classes: bytes) -> bool:
+    """Whether the `when: digits` patterns can match: a run of nine digits (ID and card numbers
+    written solid), an SSN-shaped group (ddd-dd-dddd) or card-shaped groups (dddd dddd dddd)."""
+    return b"ddddddddd" in classes or b"ddd dd dddd" in classes or b"dddd dddd dddd" in classes
+
+
 def _outermost(found: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
     """One finding per span and category; a finding inside a longer one of its category is
     folded into it (the longer one keeps the higher severity)."""
-    if not found:
-        return []
+    if len(found) <= 1:
+        return found
     best: dict[tuple[int, int, str], tuple[str, str]] = {}
     for s, e, cat, rule, sev in found:
         prev = best.get((s, e, cat))
