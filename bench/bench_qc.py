@@ -252,7 +252,7 @@ def main() -> None:
     except ImportError:  # the screening module is not installed: measure the scorer alone
         screening = "unavailable"
         screener = None
-    no_screen = lambda text: SimpleNamespace(verdict="pass", flags=())  # noqa: E731
+    no_screen = lambda text, **kw: SimpleNamespace(verdict="pass", flags=())  # noqa: E731
 
     def run(compiled: dict[str, CompiledScorecard], scr: Any, items: Sequence[Interaction]) -> list[Any]:
         return [score_interaction(i, compiled[i.primary_language], screener=scr) for i in items]

@@ -87,6 +87,7 @@ class ItemResult:
     reason: str
     evidence: tuple[Evidence, ...] = ()
     source: Source = "machine"
+    manual: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +99,7 @@ class ItemResult:
             "confidence": round(self.confidence, 2),
             "reason": self.reason,
             "source": self.source,
+            "manual": self.manual,
             "evidence": [e.to_dict() for e in self.evidence],
         }
 
@@ -112,11 +114,17 @@ class ScoreResult:
     meets_standard: bool  # score ≥ the scorecard's pass mark and no fatal item failed
     items: tuple[ItemResult, ...]
     features: ConversationFeatures
-    debtor_conduct: Mapping[str, int] = field(default_factory=dict)  # R18: screening flags on debtor turns
+    debtor_conduct: Mapping[str, int] = field(default_factory=dict)  # R18: findings in debtor turns, if asked
 
     @property
     def pending(self) -> tuple[str, ...]:
+        """Items without a decision: manual items, and automatic ones the machine leaves to an inspector."""
         return tuple(i.item for i in self.items if i.passed is None)
+
+    @property
+    def needs_review(self) -> tuple[str, ...]:
+        """Automatic items the machine could not decide (e.g. a screening finding marked for review)."""
+        return tuple(i.item for i in self.items if i.passed is None and not i.manual)
 
     @property
     def failed(self) -> tuple[str, ...]:
@@ -135,6 +143,7 @@ class ScoreResult:
             "fatal": self.fatal,
             "meets_standard": self.meets_standard,
             "pending": list(self.pending),
+            "needs_review": list(self.needs_review),
             "items": [i.to_dict() for i in self.items],
         }
         if features:
@@ -194,7 +203,8 @@ class _Screened(Protocol):
     def flags(self) -> Sequence[_Flag]: ...
 
 
-Screener = Callable[[str], _Screened]
+# Called as screener(text, language=...) — the signature of arrears.compliance.screening.screen_text.
+Screener = Callable[..., _Screened]
 
 
 def default_screener() -> Screener:
@@ -473,23 +483,59 @@ class _Ctx:
         text = self.turns[turn].text
         return Evidence(turn, self.speakers[turn], 0, min(len(text), limit), text[:limit], note)
 
-    # -- screening ----------------------------------------------------------------------------
     @cached_property
-    def screening(self) -> tuple[str, dict[str, list[tuple[Hit, str, str]]], dict[str, int]]:
-        """(verdict, agent flags by category as (hit, match, rule), debtor flag counts by category)."""
+    def identity(self) -> _Identity:
+        return _identity(self)
+
+    # -- screening ----------------------------------------------------------------------------
+    def _screen(self, speaker: str) -> tuple[str, list[tuple[Hit, str, str, str]]]:
+        """Screen one speaker's turns (joined by newlines) once: (verdict, [(hit, category, match, rule)])."""
         if self._screener is None:
             self._screener = default_screener()
-        result = self._screener(self.raw.text)
-        agent: dict[str, list[tuple[Hit, str, str]]] = {}
-        debtor: dict[str, int] = {}
+        turns = [i for i, s in enumerate(self.speakers) if s == speaker]
+        if not turns:
+            return "pass", []
+        joined = join_turns([self.turns[i].text for i in turns])
+        result = self._screener(joined.text, language=self.compiled.language)
+        out = []
         for f in result.flags:
-            turn, pos = self.raw.locate(f.start)
+            k, pos = joined.locate(f.start)
+            turn = turns[k]
             end = min(pos + (f.end - f.start), len(self.turns[turn].text))
-            if self.speakers[turn] == "agent":
-                agent.setdefault(f.category, []).append(((turn, pos, end), f.match, f.rule))
-            else:
-                debtor[f.category] = debtor.get(f.category, 0) + 1
-        return str(result.verdict), agent, debtor
+            out.append(((turn, pos, end), f.category, f.match, f.rule))
+        return str(result.verdict), out
+
+    @cached_property
+    def screening(self) -> tuple[dict[str, list[tuple[Hit, str, str]]], frozenset[str]]:
+        """(agent findings by category as (hit, match, rule), the categories whose findings block).
+
+        The screening gives one verdict per text; when it blocks and several categories were found, each
+        category's matches are screened again on their own to tell the blocking findings from those the
+        screening only marks for review (e.g. a bare legal word next to a threat).
+        """
+        verdict, flags = self._screen("agent")
+        by_category: dict[str, list[tuple[Hit, str, str]]] = {}
+        for hit, category, match, rule in flags:
+            by_category.setdefault(category, []).append((hit, match, rule))
+        if verdict != "block":
+            return by_category, frozenset()
+        if len(by_category) == 1:
+            return by_category, frozenset(by_category)
+        assert self._screener is not None
+        blocking = set()
+        for category, found in by_category.items():
+            alone = self._screener("\n".join(m for _, m, _ in found), language=self.compiled.language)
+            if alone.verdict == "block" and any(f.category == category for f in alone.flags):
+                blocking.add(category)
+        return by_category, frozenset(blocking or by_category)
+
+    @cached_property
+    def debtor_conduct(self) -> dict[str, int]:
+        """R18: screening findings in the debtor's turns (abuse or threats toward the collector), by category."""
+        counts: dict[str, int] = {}
+        for _, category, _, _ in self._screen("debtor")[1]:
+            counts[category] = counts.get(category, 0) + 1
+        return counts
 
     # -- figures ------------------------------------------------------------------------------
     def _delimiters(self, turn: int) -> list[int]:
@@ -751,9 +797,16 @@ def _reply_kind(c: _Ctx, turn: int) -> tuple[str, Hit | None]:
     return "none", None
 
 
-def _check_identity(c: _Ctx, item: ScorecardItem) -> ItemResult:
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    first_debt: Hit | None  # the first agent mention of the debt
+    confirmed: tuple[Hit, Hit] | None  # (verification question, the debtor's confirmation)
+    denied: tuple[Hit, Hit] | None  # (verification question, the answer that it is someone else)
+    told_third_party: Hit | None  # a mention of the debt after a denial and before any confirmation
+
+
+def _identity(c: _Ctx) -> _Identity:
     debt = c.agent("debt")
-    first_debt = debt[0] if debt else None
     confirmed: tuple[Hit, Hit] | None = None
     denied: tuple[Hit, Hit] | None = None
     asked = sorted({h[0]: h for h in reversed(c.agent("verify"))}.values())
@@ -767,16 +820,30 @@ def _check_identity(c: _Ctx, item: ScorecardItem) -> ItemResult:
             break
         if kind == "deny" and hit is not None and denied is None:
             denied = (q, hit)
+    told = None
+    if denied is not None:
+        until = confirmed[1][0] if confirmed is not None else len(c.turns)
+        told = next((h for h in debt if denied[1][0] < h[0] < until), None)
+    return _Identity(debt[0] if debt else None, confirmed, denied, told)
+
+
+def _check_identity(c: _Ctx, item: ScorecardItem) -> ItemResult:
+    facts = c.identity
+    first_debt, confirmed, denied = facts.first_debt, facts.confirmed, facts.denied
     if first_debt is None:
         return _result(item, True, 0.5, "the debt was not discussed")
     d_turn = first_debt[0]
-    if denied is not None and denied[1][0] < d_turn and (confirmed is None or confirmed[1][0] > d_turn):
+    if (
+        denied is not None
+        and facts.told_third_party is not None
+        and (confirmed is None or confirmed[1][0] > d_turn)
+    ):
         return _result(
             item,
             False,
             0.85,
             "the debt was discussed with a person who said they are not the debtor",
-            [c.evidence(denied[1], "denial"), c.evidence(first_debt, "debt discussed")],
+            [c.evidence(denied[1], "denial"), c.evidence(facts.told_third_party, "debt discussed")],
         )
     if confirmed is not None and confirmed[1][0] < d_turn:
         return _result(
@@ -963,13 +1030,25 @@ def _check_collector_disclosure(c: _Ctx, item: ScorecardItem) -> ItemResult:
 
 def _check_conduct(c: _Ctx, item: ScorecardItem) -> ItemResult:
     category = str(item.params["category"])
-    verdict, flags, _ = c.screening
+    flags, blocking = c.screening
     found = flags.get(category, [])
+    told = c.identity.told_third_party if category == "disclosure" else None
+    if told is not None and c.identity.denied is not None:  # CN-P2, US-P1: the listener said it is not them
+        ev = [c.evidence(c.identity.denied[1], "not the debtor"), c.evidence(told, "debt disclosed")]
+        return _result(
+            item,
+            False,
+            0.85,
+            "the debt was disclosed to a person who said they are not the debtor",
+            ev + [c.evidence(h, f"disclosure ({rule})") for h, _m, rule in found[:3]],
+        )
     if not found:
         return _result(item, True, 0.7, f"screening found no {category} in the agent's turns")
     ev = [c.evidence(hit, f"{category} ({rule})") for hit, _match, rule in found[:5]]
-    confidence = 0.9 if verdict == "block" else 0.6
-    return _result(item, False, confidence, f"screening flagged {category} in the agent's turns", ev)
+    if category in blocking:
+        return _result(item, False, 0.9, f"screening found {category} in the agent's turns", ev)
+    # A finding the screening leaves to a person: the item waits for an inspector instead of zeroing the score.
+    return _result(item, None, 0.5, f"screening asks an inspector to review possible {category}", ev)
 
 
 _CHECKS: Mapping[str, Callable[[_Ctx, ScorecardItem], ItemResult]] = {
@@ -988,7 +1067,7 @@ assert set(_CHECKS) == CHECKS, "every check named in scorecards.CHECKS is implem
 
 
 def _manual(item: ScorecardItem) -> ItemResult:
-    return _result(item, None, 0.0, "manual item: awaiting an inspector")
+    return replace(_result(item, None, 0.0, "manual item: awaiting an inspector"), manual=True)
 
 
 _COMPILED: dict[str, CompiledScorecard] = {}
@@ -1009,11 +1088,13 @@ def score_interaction(
     *,
     screener: Screener | None = None,
     decisions: Mapping[str, bool] | None = None,
+    debtor_conduct: bool = False,
 ) -> ScoreResult:
     """Score one interaction: every automatic item decided with evidence; manual items left pending.
 
     `screener` defaults to arrears.compliance.screening.screen_text; `decisions` (item id → passed)
-    are an inspector's and replace the machine's.
+    are an inspector's and replace the machine's; `debtor_conduct` also screens the debtor's turns
+    (R18: abuse or threats toward the collector), at the cost of a second screening pass.
     """
     compiled = scorecard if isinstance(scorecard, CompiledScorecard) else compile_scorecard(scorecard)
     card = compiled.card
@@ -1021,7 +1102,7 @@ def score_interaction(
     items = tuple(
         _CHECKS[it.check](c, it) if it.mode == "auto" and it.check else _manual(it) for it in card.items
     )
-    debtor_conduct = c.screening[2] if compiled.needs_screening else {}
+    debtor_findings = c.debtor_conduct if debtor_conduct else {}
     score, fatal, meets = compute_score(items, card.pass_mark)
     result = ScoreResult(
         id=interaction.id,
@@ -1032,7 +1113,7 @@ def score_interaction(
         meets_standard=meets,
         items=items,
         features=c.features,
-        debtor_conduct=debtor_conduct,
+        debtor_conduct=debtor_findings,
     )
     return apply_decisions(result, decisions, card.pass_mark) if decisions else result
 

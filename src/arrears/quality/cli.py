@@ -92,6 +92,10 @@ def qc_score(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per interaction.")] = False,
     features: Annotated[bool, typer.Option(help="Include conversation features in the JSON.")] = True,
+    debtor_conduct: Annotated[
+        bool,
+        typer.Option("--debtor-conduct", help="Also screen the debtor's turns (abuse toward the collector)."),
+    ] = False,
 ) -> None:
     """Score every interaction automatically: each item decided with evidence and a confidence."""
     from arrears.quality.autoscore import compile_scorecard, score_interaction
@@ -118,7 +122,10 @@ def qc_score(
         from arrears.quality.autoscore import default_screener
 
         screener = default_screener()
-    results = [score_interaction(i, compile_scorecard(card), screener=screener) for i, card in rows]
+    results = [
+        score_interaction(i, compile_scorecard(card), screener=screener, debtor_conduct=debtor_conduct)
+        for i, card in rows
+    ]
     if as_json:
         for r in results:
             print_json(r.to_dict(features=features))
