@@ -95,9 +95,9 @@ def app_routes(app: Any) -> list[tuple[str, str, Any]]:
     """(method, full path, route) for every HTTP route of the app, included routers flattened."""
     from fastapi.routing import APIRoute, iter_route_contexts
 
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for rc in iter_route_contexts(app.routes):
         route = rc.original_route
         if isinstance(route, APIRoute) and rc.path:
-            out.extend((method, rc.path, route) for method in sorted(route.methods))
+            out.extend((method, rc.path, route) for method in sorted(route.methods or ()))
     return out
