@@ -10,7 +10,7 @@ Row numbers are spreadsheet rows: the header is row 1, the first data row is row
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -252,7 +252,10 @@ def import_placements(
             bulk = Bulk(conn)
             clean = v.clean
             existing = existing_accounts(bulk, cred.id, clean["account_ref"].to_list())
-            db_errors = placement_conflicts(bulk, clean, existing)
+            db_errors = [
+                replace(e, header=hmap.header_of(e.column))
+                for e in placement_conflicts(bulk, clean, existing)
+            ]
             if db_errors and not skip_invalid:
                 raise _Abort(db_errors)
             errors = sorted([*v.errors, *db_errors], key=lambda e: (e.row, e.column))

@@ -392,8 +392,18 @@ def _clean_cell(e: pl.Expr) -> pl.Expr:
     return pl.when(e == "").then(None).otherwise(e)
 
 
+_FULL_WIDTH = "[\u3000\uff01-\uff5e]"
+
+
+def _half_width(body: pl.DataFrame) -> pl.DataFrame:
+    """Full-width digits, letters and punctuation (１２３, ＡＢ, （）) → ASCII, in the columns that have any."""
+    wide = [c for c in body.columns if body[c].str.contains(_FULL_WIDTH).any()]
+    return body.with_columns(pl.col(c).str.normalize("NFKC") for c in wide) if wide else body
+
+
 def _finish(headers: tuple[str, ...], body: pl.DataFrame, encoding: str) -> SourceTable:
     names = [f"c{i}" for i in range(len(headers))]
+    body = _half_width(body.select(pl.col(c).cast(pl.String) for c in names))
     body = body.select([_clean_cell(pl.col(c).cast(pl.String)).alias(c) for c in names]).with_row_index(
         ROW, offset=FIRST_DATA_ROW
     )
@@ -409,9 +419,9 @@ def file_sha256(data: bytes) -> str:
 
 # --- scalar readers (also the reference for the vectorised paths) ------------------------------------
 
-_DATE_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[\sT].*)?$")
-_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[\sT].*)?$")
-_EXCEL_SERIAL = re.compile(r"^\d{2,7}(?:\.\d+)?$")
+_DATE_YMD = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?(?:[\sT].*)?$")
+_DATE_COMPACT = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})(?:[\sT].*)?$")
+_EXCEL_SERIAL = re.compile(r"^[0-9]{2,7}(?:\.[0-9]+)?$")
 
 
 def parse_date(text: str) -> date:
@@ -450,7 +460,7 @@ _CN_DIGITS = {
 def _chinese_number(text: str) -> Decimal:
     """Small Chinese numerals as rates use them: 五, 十五, 二十, 三点五, 零点五; digits pass through."""
     t = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", t):
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", t):
         return Decimal(t)
     whole, _, frac = t.partition("点")
     value = 0
@@ -564,7 +574,7 @@ def valid_timezone(name: str) -> bool:
 # --- vectorised readers ---------------------------------------------------------------------------
 
 _AMOUNT_NOISE = r"(?i)[\s,，_]|元|圆|人民币|RMB|CNY|USD|EUR|GBP|HKD|HK\$|US\$|[¥￥$€£]"
-_AMOUNT_SHAPE = r"^(?P<open>\()?(?P<neg>-)?(?P<int>\d*)(?:\.(?P<frac>\d+))?(?P<close>\))?$"
+_AMOUNT_SHAPE = r"^(?P<open>\()?(?P<neg>-)?(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]+))?(?P<close>\))?$"
 _POW10 = {k: 10**k for k in range(19)}
 
 
@@ -612,7 +622,7 @@ def amount_exprs(col: pl.Expr, places: pl.Expr, *, positive: bool = False) -> tu
     return minor, err
 
 
-_INT_SHAPE = r"(?i)^(\d{1,9})(?:\.0+)?\s*(?:个月|月|期|天|日|days?|months?)?$"
+_INT_SHAPE = r"(?i)^([0-9]{1,9})(?:\.0+)?\s*(?:个月|月|期|天|日|days?|months?)?$"
 
 
 def int_exprs(col: pl.Expr, low: int, high: int, range_code: str) -> tuple[pl.Expr, pl.Expr]:
@@ -629,7 +639,9 @@ def int_exprs(col: pl.Expr, low: int, high: int, range_code: str) -> tuple[pl.Ex
 
 def date_series(s: pl.Series) -> pl.Series:
     """Dates by `parse_date` — ISO strings vectorised, every other spelling once per distinct value."""
-    fast = s.str.extract(r"^(\d{4}-\d{2}-\d{2})(?:[ T].*)?$", 1).str.to_date("%Y-%m-%d", strict=False)
+    fast = s.str.extract(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[ T].*)?$", 1).str.to_date(
+        "%Y-%m-%d", strict=False
+    )
     rest = s.filter(fast.is_null() & s.is_not_null()).unique()
     if rest.len() == 0:
         return fast
@@ -666,13 +678,13 @@ def _rate_or_code(text: str, *, daily: bool, percent: bool) -> str:
         return "!" + str(exc)
 
 
-_CN_MOBILE = r"^(?:\+86|0086|86)?(1[3-9]\d{9})$"
+_CN_MOBILE = r"^(?:\+86|0086|86)?(1[3-9][0-9]{9})$"
 _PHONE_NOISE = r"[\s\-().（）]"
 
 
 def national_id_ok_exprs(v: pl.Expr, as_of: pl.Expr) -> pl.Expr:
     """Error code for a normalised 18-character ID, the same rules as identity.is_valid_cn_national_id."""
-    shape = v.str.contains(r"^\d{17}[\dX]$")
+    shape = v.str.contains(r"^[0-9]{17}[0-9X]$")
     region = v.str.slice(0, 2).is_in(sorted(identity.PROVINCE_CODES))
     born = v.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     born_ok = born.is_not_null() & (born.dt.year() >= identity.EARLIEST_BIRTH_YEAR) & (born <= as_of)
@@ -700,7 +712,7 @@ def national_ids_valid(values: Sequence[str | None], as_of: date) -> list[bool |
 
 def _upgrade_15(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Legacy 15-digit IDs (before 1999) are upgraded to their 18-character form first."""
-    old = frame.filter(pl.col(column).str.contains(r"^\d{15}$"))[column].unique().to_list()
+    old = frame.filter(pl.col(column).str.contains(r"^[0-9]{15}$"))[column].unique().to_list()
     if not old:
         return frame
     mapping = {}
@@ -720,7 +732,7 @@ def phone_frame(frame: pl.DataFrame, column: str, region: str) -> pl.DataFrame:
     """
     p = pl.col(column).str.replace_all(_PHONE_NOISE, "")
     mobile = p.str.extract(_CN_MOBILE, 1)
-    explicit_cn = p.str.starts_with("+86") | p.str.starts_with("0086") | p.str.contains(r"^861[3-9]\d{9}$")
+    explicit_cn = p.str.starts_with("+86") | p.str.starts_with("0086") | p.str.contains(r"^861[3-9][0-9]{9}$")
     fast = mobile.is_not_null() & ((pl.col(region) == "CN") | explicit_cn)
     frame = frame.with_columns(
         pl.when(fast).then(pl.lit("+86") + mobile).otherwise(None).alias(f"{column}__e164"),

@@ -35,6 +35,7 @@ from arrears.ledger.models import COMPONENTS
 from arrears.portfolio.columns import EMERGENCY_SLOTS
 from arrears.portfolio.models import Account, Creditor
 from arrears.portfolio.parsing import CHINESE_SPEAKING, CURRENCY_REGION, ROW, RowError, make_error
+from arrears.portfolio.schemas import AccountSummaryOut, BalanceOut
 from arrears.security.pii import KeyRing
 
 LOOKUP_CHUNK = 100_000
@@ -92,18 +93,13 @@ def account_summary(session: Session, account_ref: str, creditor_code: str | Non
     cur = a.currency
     balance = {c: format_major(getattr(a, c), cur) for c in (*COMPONENTS, "credit")}
     balance["total"] = format_major(a.total, cur)
-    return {
-        "account_ref": a.account_ref,
-        "creditor": creditor.code if creditor else None,
-        "currency": cur,
-        "balance": balance,
-        "days_past_due": a.days_past_due,
-        "bucket": a.bucket,
-        "status": a.status,
-        "product": a.product,
-        "placement_date": a.placement_date.isoformat() if a.placement_date else None,
-        "overdue_since": a.overdue_since.isoformat() if a.overdue_since else None,
-    }
+    out = AccountSummaryOut(
+        account_ref=a.account_ref, currency=cur, balance=BalanceOut(**balance), days_past_due=a.days_past_due,
+        bucket=a.bucket, status=a.status, creditor=creditor.code if creditor else None, product=a.product,
+        placement_date=a.placement_date.isoformat() if a.placement_date else None,
+        overdue_since=a.overdue_since.isoformat() if a.overdue_since else None,
+    )  # fmt: skip
+    return out.model_dump()
 
 
 # --- bulk plumbing --------------------------------------------------------------------------------
