@@ -36,6 +36,7 @@ def _root(
 def _wire() -> None:
     from arrears import demo as demo_cli
     from arrears.compliance import cli as compliance_cli
+    from arrears.compliance import screen_cli
     from arrears.portfolio import cli as portfolio_cli
     from arrears.quality import cli as quality_cli
     from arrears.scoring import cli as scoring_cli
@@ -47,6 +48,7 @@ def _wire() -> None:
     portfolio_cli.register(app)
     demo_cli.register(app)
     compliance_cli.register(app)
+    screen_cli.register(app)
     scoring_cli.register(app)
     security_cli.register(app)
     simulation_cli.register(app)
