@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from arrears.core.cli_support import app_context, console
+from arrears.core.money import format_major
 
 
 def register(app: typer.Typer) -> None:
@@ -31,22 +32,78 @@ def register(app: typer.Typer) -> None:
         console.print(f"[bold]database[/bold] {actx.database_url}")
         upgrade(actx.engine)
         _ = actx.keys  # creates the key file on first use
+        _demo_staff(actx)
         today = actx.clock().date()
         placed = today - timedelta(days=30)
         portfolio = generate_portfolio(accounts, seed, locale=locale, placement_date=placed)
         files = write_portfolio(portfolio, out)
         console.print(f"[bold]generated[/bold] {accounts} accounts → {files['placements']}")
         creditor = "DEMO-BANK" if locale == "zh_CN" else "DEMO-LENDER"
-        placed_result = import_placements(actx, files["placements"], creditor)
-        console.print(f"[bold]placements[/bold] {placed_result.to_dict()}")
-        paid_result = import_payments(actx, files["payments"], creditor)
-        console.print(f"[bold]payments[/bold] {paid_result.to_dict()}")
+        for label, importer, path in (
+            ("placements", import_placements, files["placements"]),
+            ("payments", import_payments, files["payments"]),
+        ):
+            r = importer(actx, path, creditor).to_dict()
+            console.print(
+                f"[bold]{label}[/bold] {r['rows']} rows: {r['imported']} imported, {r['updated']} updated, "
+                f"{r['rejected']} rejected"
+            )
         summary = run_batch(actx, today)
-        console.print(f"[bold]batch {today}[/bold] buckets {summary.buckets}; accrued {summary.accrued_total}")
+        accrued = ", ".join(f"{format_major(v, c)} {c}" for c, v in summary.accrued_total.items()) or "0"
+        planned = ", ".join(f"{k} {v}" for k, v in sorted(summary.planned.items())) or "none"
+        console.print(
+            f"[bold]batch {today}[/bold] {summary.accounts} accounts aged; buckets {summary.buckets}"
+        )
+        console.print(
+            f"  penalty accrued {accrued}; planned today: {planned}; {summary.blocked} held back by the guard"
+        )
         if serve:
             import uvicorn
 
             from arrears.web.app import create_app
 
-            console.print(f"[bold green]serving[/bold green] http://{actx.settings.host}:{actx.settings.port}")
-            uvicorn.run(create_app(actx), host=actx.settings.host, port=actx.settings.port, log_level="warning")
+            console.print(
+                f"[bold green]serving[/bold green] http://{actx.settings.host}:{actx.settings.port}"
+            )
+            uvicorn.run(
+                create_app(actx), host=actx.settings.host, port=actx.settings.port, log_level="warning"
+            )
+
+
+DEMO_PASSWORD = "demo-password-2026"  # demo staff only; `arrears init` generates real passwords
+DEMO_STAFF = (
+    ("lead1", "team_lead", "华东一组"),
+    ("collector1", "collector", "华东一组"),
+    ("collector2", "collector", "华东一组"),
+    ("qc1", "qc_inspector", None),
+    ("compliance1", "compliance_officer", None),
+)
+
+
+def _demo_staff(actx: Any) -> None:
+    """An admin and a small team to sign in with; existing users are left as they are."""
+    from sqlalchemy import select
+
+    from arrears.core.db import transaction
+    from arrears.security.models import User
+    from arrears.security.principal import Principal
+    from arrears.security.service import create_user, ensure_first_admin
+
+    with transaction(actx.sessions) as session:
+        now = actx.clock()
+        first = ensure_first_admin(session, username="admin", password=DEMO_PASSWORD, now=now)
+        created = ["admin"] if first.created else []
+        for name, role, team in DEMO_STAFF:
+            if session.scalar(select(User.id).where(User.username == name)) is None:
+                create_user(
+                    session,
+                    Principal.system("demo"),
+                    username=name,
+                    role=role,
+                    password=DEMO_PASSWORD,
+                    now=now,
+                    team=team,
+                )
+                created.append(name)
+    if created:
+        console.print(f"[bold]staff[/bold] {', '.join(created)} — demo password: {DEMO_PASSWORD}")
