@@ -121,7 +121,10 @@ def revoke(
     request: Request, session: Db, principal: Annotated[Principal, Depends(requires("auth.revoke"))]
 ) -> Revoked:
     raw = request.headers.get("authorization", "").partition(" ")[2].strip()
-    done = revoke_token(session, raw, now=app_ctx(request).clock())
+    now = app_ctx(request).clock()
+    done = revoke_token(session, raw, now=now)
+    if done:
+        audit.record(session, principal, "auth.revoke", "user", principal.user_id, at=now)
     session.commit()
     return Revoked(revoked=done)
 

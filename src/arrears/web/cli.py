@@ -15,6 +15,13 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
         port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+        forwarded_allow_ips: Annotated[
+            str,
+            typer.Option(
+                help="Proxies trusted for X-Forwarded-Proto/For (HTTPS detection for Secure cookies, client "
+                "address for sign-in rate limits).",
+            ),
+        ] = "127.0.0.1",
     ) -> None:
         """Serve the web app and the JSON API."""
         import uvicorn
@@ -27,4 +34,7 @@ def register(app: typer.Typer) -> None:
             host=host or actx.settings.host,
             port=port or actx.settings.port,
             log_level="info",
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+            server_header=False,
         )

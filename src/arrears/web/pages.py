@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from arrears import __version__
 from arrears.core.errors import Forbidden
 from arrears.portfolio.ageing import DEFAULT_BUCKETS
-from arrears.security import auth
+from arrears.security import audit, auth
 from arrears.security.models import User, WebSession
 from arrears.security.permissions import allowed
 from arrears.security.principal import Principal
@@ -157,7 +157,10 @@ def logout(request: Request, session: Db, csrf_token: Annotated[str, Form(max_le
     state = web_state(request, session)
     check_csrf(request, state, csrf_token)
     if state.ws is not None:
-        auth.end_session(session, state.ws, now=app_ctx(request).clock())
+        now = app_ctx(request).clock()
+        auth.end_session(session, state.ws, now=now)
+        if state.user is not None:
+            audit.record(session, Principal.of(state.user), "auth.logout", "user", state.user.id, at=now)
         session.commit()
     response = _redirect("/login")
     response.delete_cookie(COOKIE, path="/")
