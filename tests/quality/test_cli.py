@@ -22,8 +22,10 @@ def _err(result: Any) -> str:
 
 def _jsonl(tmp_path: Path, rows: list[Any], name: str = "in.jsonl") -> Path:
     path = tmp_path / name
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -71,8 +73,12 @@ def test_qc_score_text_output(tmp_path: Path) -> None:
 def test_qc_score_bad_lines_are_named_and_nothing_is_printed(tmp_path: Path) -> None:
     path = _jsonl(
         tmp_path,
-        [good_zh("ok"), "{not json", {"id": "x", "language": "zh-CN", "turns": []},
-         {"id": "y", "language": "zh-CN", "turns": [{"speaker": "bot", "text": "hi"}]}],
+        [
+            good_zh("ok"),
+            "{not json",
+            {"id": "x", "language": "zh-CN", "turns": []},
+            {"id": "y", "language": "zh-CN", "turns": [{"speaker": "bot", "text": "hi"}]},
+        ],
     )
     result = runner.invoke(app, ["qc", "score", str(path), "--scorecard", "default-zh", "--json"])
     assert result.exit_code == 1
