@@ -69,6 +69,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: bulk batch merges touch every index page
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         return engine
