@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -45,7 +46,7 @@ def test_chain_links_and_verifies(ctx: AppContext) -> None:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [e.id for e in events] == ids
         assert events[0].prev_hash == audit.GENESIS
-        for a, b in zip(events, events[1:], strict=False):
+        for a, b in itertools.pairwise(events):
             assert b.prev_hash == a.hash
         assert all(audit.event_hash(e) == e.hash for e in events)
         assert events[0].before == {"fees": "12.50", "note": "减免"}  # stored as hashed: JSON values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from arrears.core.errors import Forbidden, NotFound
+from arrears.core.errors import Forbidden, NotFound, ValidationFailed
 from arrears.portfolio.api import RevealIn, get_debtor, list_accounts, reveal
 from arrears.portfolio.models import Account, Case, Debtor
 from arrears.security.models import AuditEvent
@@ -135,3 +135,28 @@ def test_team_lead_without_team_sees_only_own_cases(world: World) -> None:
         d = s.get(Debtor, world.debtors["A2"])
         with pytest.raises(NotFound):
             authorize(p, "debtors.read", d)
+
+
+def test_search_by_blind_index_is_exact_scoped_and_audited(world: World) -> None:
+    from arrears.portfolio.api import search_debtors
+
+    ctx = world.ctx
+    c_east, manager = world.principal("c_east"), world.principal("manager")
+    with ctx.sessions() as s:
+        mine = search_debtors(s, c_east, ctx.keys, phone="138 1234 5678", at=ctx.clock())
+        assert [(m.id, m.matched) for m in mine] == [(world.debtors["A1"], "debtor")]
+        # A3 exists, but not for this collector: the answer is the same as for no match at all.
+        assert search_debtors(s, c_east, ctx.keys, phone="+86 135 6666 7777", at=ctx.clock()) == []
+        assert search_debtors(s, c_east, ctx.keys, phone="13900000000", at=ctx.clock()) == []
+        found = search_debtors(s, manager, ctx.keys, national_id=" 440305199201019876 ", at=ctx.clock())
+        assert [m.id for m in found] == [world.debtors["A3"]] and found[0].name == "张*"
+        relative = search_debtors(s, manager, ctx.keys, phone="13987654321", at=ctx.clock())
+        assert [(m.id, m.matched) for m in relative] == [(world.debtors["A1"], "third_party")]
+        by_mail = search_debtors(s, manager, ctx.keys, email="Wang.Wu@Example.org", at=ctx.clock())
+        assert [m.id for m in by_mail] == [world.debtors["A2"]]
+        with pytest.raises(ValidationFailed):
+            search_debtors(s, manager, ctx.keys, phone="1", email="x@y.z", at=ctx.clock())
+    with ctx.sessions() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "debtor.search")).all()
+        assert [e.after["by"] for e in events] == ["phone", "phone", "phone", "national_id", "phone", "email"]
+        assert all("1381234" not in str(e.after) for e in events)

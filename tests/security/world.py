@@ -95,13 +95,14 @@ def _user(s: Session, ctx: AppContext, name: str, role: str, team: Team | None, 
 
 
 def add_personal_data(s: Session, ctx: AppContext, debtor: Debtor, pii: dict[str, str]) -> tuple[int, int]:
-    """Encrypt the debtor's national id, phone, email, address and an emergency contact (CN-D1)."""
+    """Encrypt the debtor's national id, phone, email, address and an emergency contact (CN-D1).
+    Blind indexes use the import's normal forms (phones in E.164)."""
     keys, now = ctx.keys, ctx.clock()
     debtor.national_id_enc = keys.encrypt(pii["national_id"])
     debtor.national_id_bidx = keys.blind_index("national_id", pii["national_id"])
     phone = ContactPoint(
         debtor_id=debtor.id, kind="phone", label="mobile", value_enc=keys.encrypt(pii["phone"]),
-        value_bidx=keys.blind_index("phone", pii["phone"]), timezone="Asia/Shanghai", created_at=now,
+        value_bidx=keys.blind_index("phone", "+86" + pii["phone"]), timezone="Asia/Shanghai", created_at=now,
     )  # fmt: skip
     s.add(phone)
     for kind in ("email", "address"):
@@ -112,7 +113,7 @@ def add_personal_data(s: Session, ctx: AppContext, debtor: Debtor, pii: dict[str
                 value_enc=keys.encrypt(pii[kind]),
                 value_bidx=keys.blind_index(kind, pii[kind]),
                 created_at=now,
-            )  # fmt: skip
+            )
         )
     party = ThirdParty(
         debtor_id=debtor.id,
@@ -130,9 +131,9 @@ def add_personal_data(s: Session, ctx: AppContext, debtor: Debtor, pii: dict[str
             kind="phone",
             label="emergency",
             value_enc=keys.encrypt(pii["contact_phone"]),
-            value_bidx=keys.blind_index("phone", pii["contact_phone"]),
+            value_bidx=keys.blind_index("phone", "+86" + pii["contact_phone"]),
             created_at=now,
-        )  # fmt: skip
+        )
     )
     s.flush()
     return phone.id, party.id

@@ -29,6 +29,7 @@ from arrears.security.permissions import (
     account_scope,
     authorize,
     can_reveal,
+    debtor_scope,
     not_found,
     shows_names,
 )
@@ -279,6 +280,91 @@ def get_debtor(session: Session, principal: Principal, debtor_id: int, keys: Key
     )
 
 
+class DebtorMatch(BaseModel):
+    id: int
+    debtor_ref: str
+    creditor: str
+    name: str
+    matched: Literal["debtor", "third_party"]
+
+
+def search_debtors(
+    session: Session,
+    principal: Principal,
+    keys: KeyRing,
+    *,
+    phone: str | None = None,
+    national_id: str | None = None,
+    email: str | None = None,
+    region: str = "CN",
+    at: datetime,
+) -> list[DebtorMatch]:
+    """Exact-match search through the blind index (no plaintext in the query or the database).
+
+    Values are normalised as the import normalises them: phones to E.164, IDs trimmed and upper-cased,
+    emails lower-cased. Only debtors in the principal's scope are returned; the search is audited with
+    the kind searched, never the value (CN-D1).
+    """
+    from arrears.portfolio.identity import normalize_cn_national_id
+    from arrears.portfolio.parsing import PhoneError, normalise_phone
+
+    authorize(principal, "debtors.search")
+    given = {k: v for k, v in (("phone", phone), ("national_id", national_id), ("email", email)) if v}
+    if len(given) != 1:
+        raise ValidationFailed(
+            "query: give exactly one of phone, national_id, email",
+            details=[{"field": "query", "reason": "exactly one of phone, national_id, email"}],
+        )
+    ((kind, value),) = given.items()
+    matches: dict[int, str] = {}
+    if kind == "national_id":
+        digest = keys.blind_index("national_id", normalize_cn_national_id(value))
+        for did in session.scalars(select(Debtor.id).where(Debtor.national_id_bidx == digest)):
+            matches[did] = "debtor"
+    else:
+        if kind == "phone":
+            try:
+                normalised, _zone = normalise_phone(value, region)
+            except PhoneError as exc:
+                raise ValidationFailed(
+                    f"query.phone: {exc}", details=[{"field": "query.phone", "reason": str(exc)}]
+                ) from exc
+        else:
+            normalised = value.strip().lower()
+        digest = keys.blind_index(kind, normalised)
+        rows = session.execute(
+            select(ContactPoint.debtor_id, ContactPoint.third_party_id).where(
+                ContactPoint.kind == kind, ContactPoint.value_bidx == digest
+            )
+        ).all()
+        for did, tp in rows:
+            if tp is None or did not in matches:
+                matches[did] = "third_party" if tp is not None else "debtor"
+    found = []
+    if matches:
+        q = (
+            select(Debtor, Creditor.code)
+            .join(Creditor, Creditor.id == Debtor.creditor_id)
+            .where(Debtor.id.in_(list(matches)), debtor_scope(principal))
+            .order_by(Debtor.id)
+        )
+        for debtor, code in session.execute(q).all():
+            found.append(
+                DebtorMatch(
+                    id=debtor.id,
+                    debtor_ref=debtor.debtor_ref,
+                    creditor=code,
+                    name=display_name(principal, debtor.name),
+                    matched="third_party" if matches[debtor.id] == "third_party" else "debtor",
+                )
+            )
+    audit.record(
+        session, principal, "debtor.search", "debtor", None, after={"by": kind, "found": len(found)}, at=at
+    )
+    session.commit()
+    return found
+
+
 class RevealIn(BaseModel):
     field: Literal["national_id", "contact_point", "third_party_name"]
     id: int | None = Field(default=None, ge=1, le=MAX_ID, description="contact point or third party id")
@@ -445,6 +531,31 @@ def account_route(
     creditor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AccountOut:
     return get_account(session, principal, ref, creditor)
+
+
+@router.get(
+    "/debtors", response_model=list[DebtorMatch], summary="Find debtors by exact phone, national ID or email"
+)
+def debtor_search_route(
+    request: Request,
+    session: Db,
+    principal: Annotated[Principal, Depends(requires("debtors.search"))],
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    national_id: Annotated[str | None, Query(max_length=40)] = None,
+    email: Annotated[str | None, Query(max_length=200)] = None,
+    region: Annotated[str, Query(min_length=2, max_length=2, description="default region for phones")] = "CN",
+) -> list[DebtorMatch]:
+    ctx = app_ctx(request)
+    return search_debtors(
+        session,
+        principal,
+        ctx.keys,
+        phone=phone,
+        national_id=national_id,
+        email=email,
+        region=region,
+        at=ctx.clock(),
+    )
 
 
 @router.get("/debtors/{debtor_id}", response_model=DebtorOut, summary="A debtor, personal data masked")

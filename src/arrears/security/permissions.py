@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, Rule] = {
         frozenset({"team_lead", "manager", "compliance_officer"}), scoped=True, description="CSV export"
     ),
     "debtors.read": Rule(ALL_ROLES, scoped=True, description="read a debtor, personal data masked"),
+    "debtors.search": Rule(ALL_ROLES, scoped=True, description="find debtors by exact phone, ID or email"),
     # R21, CN-D1: plain personal data only for those who dial or write, and every reveal is audited.
     "debtors.reveal": Rule(CASE_WORKERS, scoped=True, description="reveal one personal-data field"),
     "cases.read": Rule(ALL_ROLES, scoped=True, description="read a case"),
