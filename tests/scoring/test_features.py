@@ -206,3 +206,40 @@ def test_features_feed_the_generic_fitter() -> None:
         "paid_90d_to_balance",
     }
     assert "days_past_due" in top
+
+
+def test_live_model_scores_a_feature_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from arrears.scoring.model_io import save_model
+    from arrears.scoring.service import ModelRegistry, score_with_live_model
+
+    rng = np.random.default_rng(1)
+    n = 1500
+    dpd = rng.integers(1, 120, n)
+    accounts = pl.DataFrame(
+        {
+            "account_id": np.arange(n),
+            "days_past_due": dpd,
+            "bucket": np.where(dpd <= 30, "M1", "M2+"),
+            "principal": rng.integers(1_000, 100_000, n),
+            "interest": rng.integers(0, 5_000, n),
+        }
+    )
+    features = build_propensity_features(accounts, AS_OF)
+    paid = (rng.random(n) < 1 / (1 + np.exp(-(1.0 - 0.03 * dpd)))).astype(int)
+    result = fit_table(
+        features.with_columns(pl.Series("paid", paid)),
+        target="paid",
+        id_column="account_id",
+        options=FitOptions(),
+    )
+    registry = ModelRegistry(tmp_path / "models")
+    assert (
+        score_with_live_model(features, registry.root) is None
+    )  # nothing live yet: the caller keeps its prior
+    save_model(result.model, tmp_path / "m.json")
+    registry.promote(registry.register(tmp_path / "m.json").version)
+    live = score_with_live_model(features.head(10), registry.root)
+    assert live is not None
+    scores, source = live
+    assert source == "model:v1"
+    assert scores.columns == ["id", "score"] and scores["id"].to_list() == list(range(10))

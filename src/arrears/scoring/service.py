@@ -319,6 +319,20 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def score_with_live_model(
+    features: pl.DataFrame, registry_root: Path, *, id_column: str = "account_id", reasons: int = 0
+) -> tuple[pl.DataFrame, str] | None:
+    """Scores of the registry's live model for a feature table (e.g. `build_propensity_features`):
+    (`id, score[, reasons]`, "model:<version>"), or None when no version is live — the caller keeps
+    its own prior then (R9)."""
+    registry = ModelRegistry(registry_root)
+    version = registry.live_version()
+    if version is None:
+        return None
+    scored, _ = registry.load(version).score_frame(features, reasons=reasons, id_column=id_column)
+    return scored, f"model:{version}"
+
+
 # --------------------------------------------------------------------------------------- registry
 
 
