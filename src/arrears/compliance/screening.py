@@ -906,25 +906,20 @@ def _digit_shapes(classes: bytes) -> bool:
 
 
 def _outermost(found: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
-    """One finding per span and category; a finding inside a longer one of its category is
-    folded into it (the longer one keeps the higher severity)."""
+    """One finding per stretch of text and category: findings of a category that overlap are
+    merged into one span (which keeps the higher severity and that finding's rule)."""
     if len(found) <= 1:
         return found
-    best: dict[tuple[int, int, str], tuple[str, str]] = {}
-    for s, e, cat, rule, sev in found:
-        prev = best.get((s, e, cat))
-        if prev is None or _SEVERITY_RANK.get(sev, 0) > _SEVERITY_RANK.get(prev[1], 0):
-            best[(s, e, cat)] = (rule, sev)
-    ordered = sorted(best.items(), key=lambda kv: (kv[0][2], kv[0][0], -kv[0][1]))
-    kept: list[list[Any]] = []
-    for (s, e, cat), (rule, sev) in ordered:
-        container = next((k for k in reversed(kept) if k[2] == cat and k[0] <= s and e <= k[1]), None)
-        if container is not None:
-            if _SEVERITY_RANK.get(sev, 0) > _SEVERITY_RANK.get(container[4], 0):
-                container[4] = sev
+    merged: list[list[Any]] = []
+    for s, e, cat, rule, sev in sorted(found, key=lambda f: (f[2], f[0], -f[1])):
+        last = merged[-1] if merged else None
+        if last is not None and last[2] == cat and s < last[1]:
+            last[1] = max(last[1], e)
+            if _SEVERITY_RANK.get(sev, 0) > _SEVERITY_RANK.get(last[4], 0):
+                last[3], last[4] = rule, sev
             continue
-        kept.append([s, e, cat, rule, sev])
-    return [(k[0], k[1], k[2], k[3], k[4]) for k in kept]
+        merged.append([s, e, cat, rule, sev])
+    return [(m[0], m[1], m[2], m[3], m[4]) for m in merged]
 
 
 def screen_text(text: str, **kw: Any) -> ScreenResult:

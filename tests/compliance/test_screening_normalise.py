@@ -1,0 +1,55 @@
+"""Normalisation views for screening and their maps back to the original text."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arrears.compliance.normalise import char_classes, cjk_view, fold, normalise, word_view
+
+
+def test_fold_full_width_case_and_traditional() -> None:
+    assert fold("ＳＢ你個騙子")[0] == "sb你个骗子"
+    assert fold("Hello")[0] == "hello"
+    text, mapping = fold("ﬁ殺")
+    assert text == "fi杀"
+    assert mapping == [0, 0, 1]
+
+
+def test_word_view_tokens_are_padded_and_spaced_letters_joined() -> None:
+    assert word_view("I'll K.I.L.L you!!")[0] == " i ll kill you "
+    assert word_view("你是sb吧")[0] == " sb "
+    assert word_view("*important* f*ck")[0] == " important f*ck "
+    assert word_view("")[0] == "  "
+
+
+def test_cjk_view_joins_only_around_single_characters() -> None:
+    assert cjk_view("傻 逼")[0] == "傻逼"
+    assert cjk_view("操你 妈")[0] == "操你妈"
+    assert cjk_view("您好 张三")[0] == "您好 张三"  # ordinary spacing stays
+    assert cjk_view("你，妈")[0] == "你，妈"  # sentence punctuation never joins
+    assert cjk_view("杀.你.全.家")[0] == "杀你全家"
+
+
+def test_character_classes_are_one_per_character() -> None:
+    text = "傻 b,Ａ😀。5"
+    assert char_classes(text) == b"c apx xd"
+    assert len(char_classes(text)) == len(text)
+    assert char_classes("傻 B,5") == b"c Upd"
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("傻逼你妈 ab*.,，ＳＢ殺ﬁ…\u200b\u3000😀x1")), max_size=30)
+
+
+@given(_TEXT)
+def test_every_view_maps_back_into_the_original(text: str) -> None:
+    n = normalise(text)
+    assert len(n.words) >= 2
+    for i, ch in enumerate(n.words):
+        if ch != " ":
+            s, e = n.words_span(i, i + 1)
+            assert 0 <= s < e <= len(text)
+    for i in range(len(n.cjk)):
+        s, e = n.cjk_span(i, i + 1)
+        assert 0 <= s < e <= len(text)
+        assert fold(text[s:e])[0].find(n.cjk[i]) >= 0
