@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from arrears.cases import models as cases_models  # noqa: F401
 from arrears.core.db import Base
 from arrears.ledger import models as ledger_models
 from arrears.portfolio import models as portfolio_models
