@@ -697,15 +697,24 @@ class Screener:
     def __init__(self, builder: _Builder) -> None:
         automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
         for key, info in builder.keys.items():
-            core = tuple(e for e in info.entries if e.kind in ("conduct", "allow"))
+            conduct = tuple(e for e in info.entries if e.kind == "conduct")
+            allow = any(e.kind == "allow" for e in info.entries)
             voicemail = tuple(e for e in info.entries if e.kind == "voicemail")
             opt_out = any(e.kind == "opt_out" for e in info.entries)
-            # payload: key length, Latin view?, conduct/allow entries, voicemail entries, opt-out?,
-            # triggered patterns, rescan bits (1 traditional character, 2 spaced-out letters)
+            # payload: key length, Latin view?, conduct entries, allowed phrase?, voicemail entries,
+            # opt-out?, triggered patterns, rescan bits (1 traditional character, 2 spaced-out letters)
             redo = (1 if info.trad else 0) | (2 if info.run else 0)
-            automaton.add_word(
-                key, (len(key), info.region == "W", core, voicemail, opt_out, tuple(info.patterns), redo)
+            payload = (
+                len(key),
+                info.region == "W",
+                conduct,
+                allow,
+                voicemail,
+                opt_out,
+                tuple(info.patterns),
+                redo,
             )
+            automaton.add_word(key, payload)
         automaton.make_automaton()
         self._automaton = automaton
         self._keys = {key: info.region for key, info in builder.keys.items()}
@@ -799,7 +808,7 @@ class Screener:
         if hits:
             redo = 0
             for _, payload in hits:
-                redo |= payload[6]
+                redo |= payload[7]
             if redo:  # 1: traditional characters (fold, scan again); 2: spaced-out letters (join, scan again)
                 fold_it = force_fold or bool(redo & 1) or prep.fmap is not None
                 prep = _prepare(text, force_fold=fold_it, join_runs=True)
@@ -825,12 +834,28 @@ class Screener:
             return _PASS
 
         conduct_hits: list[tuple[int, int, bool, tuple[_Entry, ...]]] = []
+        allow_hits: list[tuple[int, int, bool]] = []
         voicemail_hits: list[tuple[int, int, bool, tuple[_Entry, ...]]] = []
         has_opt_out = False
         triggered: dict[str, _Pattern] = {}
         wlen = prep.wlen
-        for end_index, (klen, is_word, core, vm_entries, opt_out, key_patterns, _redo) in hits:
-            if not core and not key_patterns and not opt_out and not (voicemail and vm_entries):
+        for end_index, (
+            klen,
+            is_word,
+            conduct_entries,
+            allow,
+            vm_entries,
+            opt_out,
+            key_patterns,
+            _redo,
+        ) in hits:
+            if (
+                not conduct_entries
+                and not allow
+                and not key_patterns
+                and not opt_out
+                and not (voicemail and vm_entries)
+            ):
                 continue  # the commonest hit: a voicemail item outside a voicemail
             key_start = end_index - klen + 1
             if (key_start < wlen) != is_word:
@@ -838,25 +863,33 @@ class Screener:
             if key_patterns:
                 for p in key_patterns:
                     triggered[p.id] = p
-            if core:
-                conduct_hits.append((key_start, end_index + 1, is_word, core))
+            if conduct_entries:
+                conduct_hits.append((key_start, end_index + 1, is_word, conduct_entries))
+            if allow:
+                allow_hits.append((key_start, end_index + 1, is_word))
             if opt_out:
                 has_opt_out = True
             if vm_entries and voicemail:
                 voicemail_hits.append((key_start, end_index + 1, is_word, vm_entries))
 
+        if not conduct_hits and not triggered and not voicemail_hits and not many_digits and not voicemail:
+            if need_opt_out and not has_opt_out:
+                return ScreenResult(
+                    "block", (Flag("opt_out_missing", len(text), len(text), "", "US-E1"),)
+                )  # US-E1
+            return _PASS
         conduct: list[tuple[int, int, str, str, str]] = []  # start, end, category, rule, severity
         allowed: list[tuple[int, int]] = []
         channel_flags: list[tuple[int, int, str, str]] = []
-        if not triggered and not many_digits and all(e.kind == "allow" for h in conduct_hits for e in h[3]):
-            conduct_hits = []  # only allowed phrases: nothing for them to clear
         for key_start, key_end, is_word, entries in conduct_hits:
             start, end = prep.word_span(key_start, key_end) if is_word else prep.cjk_span(key_start, key_end)
             for e in entries:
-                if e.kind == "conduct":
-                    conduct.append((start, end, e.category, e.rule(pack), e.severity))
-                else:
-                    allowed.append((start, end))
+                conduct.append((start, end, e.category, e.rule(pack), e.severity))
+        if conduct_hits or triggered or many_digits:
+            for key_start, key_end, is_word in allow_hits:
+                allowed.append(
+                    prep.word_span(key_start, key_end) if is_word else prep.cjk_span(key_start, key_end)
+                )
         for key_start, key_end, is_word, entries in voicemail_hits:
             start, end = prep.word_span(key_start, key_end) if is_word else prep.cjk_span(key_start, key_end)
             for e in entries:
@@ -902,6 +935,8 @@ class Screener:
 def _digit_shapes(classes: bytes) -> bool:
     """Whether the `when: digits` patterns can match: a run of nine digits (ID and card numbers
     written solid), an SSN-shaped group (ddd-dd-dddd) or card-shaped groups (dddd dddd dddd)."""
+    if classes.count(b"d") < 9:
+        return False
     return b"ddddddddd" in classes or b"ddd dd dddd" in classes or b"dddd dddd dddd" in classes
 
 
