@@ -56,6 +56,19 @@ PERMISSIONS: dict[str, Rule] = {
     # R21, CN-D1: plain personal data only for those who dial or write, and every reveal is audited.
     "debtors.reveal": Rule(CASE_WORKERS, scoped=True, description="reveal one personal-data field"),
     "cases.read": Rule(ALL_ROLES, scoped=True, description="read a case"),
+    # Case work (R11–R18): a collector works only the cases assigned to them; leads assign, never collectors.
+    "queue.read": Rule(frozenset({"collector", "team_lead", "agency"}), description="one's own work queue"),
+    "cases.contact": Rule(CASE_WORKERS, scoped=True, description="log a contact (the guard decides first)"),
+    "cases.promise": Rule(
+        frozenset({"collector", "team_lead", "agency"}), scoped=True, description="record a promise to pay"
+    ),
+    "payments.post": Rule(
+        frozenset({"collector", "team_lead", "agency", "manager"}), scoped=True, description="post a payment"
+    ),
+    "cases.assign": Rule(
+        frozenset({"team_lead", "manager"}), scoped=True, description="assign, hand over cases"
+    ),
+    "assignment.manage": Rule(frozenset({"manager"}), description="assignment rules and collector profiles"),
     "audit.read": Rule(frozenset({"compliance_officer", "admin"}), description="read the audit trail"),
     "users.list": Rule(frozenset({"admin"}), description="list users"),
     "users.create": Rule(frozenset({"admin"}), description="create users and teams"),
