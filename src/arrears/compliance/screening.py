@@ -701,12 +701,17 @@ class Screener:
             allow = any(e.kind == "allow" for e in info.entries)
             voicemail = tuple(e for e in info.entries if e.kind == "voicemail")
             opt_out = any(e.kind == "opt_out" for e in info.entries)
-            # payload: key length, Latin view?, conduct entries, allowed phrase?, voicemail entries,
-            # opt-out?, triggered patterns, rescan bits (1 traditional character, 2 spaced-out letters)
+            # payload: key length, Latin view?, anything but a voicemail item?, conduct entries, allowed
+            # phrase?, voicemail entries, opt-out?, triggered patterns, rescan bits (1 traditional
+            # character, 2 spaced-out letters)
             redo = (1 if info.trad else 0) | (2 if info.run else 0)
+            interesting = bool(
+                conduct or allow or opt_out or info.patterns or redo
+            )  # else only a voicemail item
             payload = (
                 len(key),
                 info.region == "W",
+                interesting,
                 conduct,
                 allow,
                 voicemail,
@@ -787,51 +792,48 @@ class Screener:
         lang = None if language is None else check_language(language)
         chan = None if channel is None else check_channel(channel)
         pk = None if pack is None else check_pack(pack)
-        prep, hits = self._scan(text, force_fold=False)
-        return self._judge(text, prep, hits, lang, chan, pk)
+        prep = _prepare(text)
+        result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk)
+        if isinstance(
+            result, int
+        ):  # 1: traditional characters (fold, scan again); 2: spaced-out letters (join)
+            prep = _prepare(text, force_fold=bool(result & 1) or prep.fmap is not None, join_runs=True)
+            result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk, rescan=False)
+        assert isinstance(result, ScreenResult)
+        return result
 
     def _screen_folding(self, text: str, **kw: Any) -> ScreenResult:
         """Screen through the reference (always folding) path; tests check it agrees with `screen`."""
-        prep, hits = self._scan(text, force_fold=True)
-        return self._judge(
-            text,
-            prep,
-            hits,
+        lang, chan, pk = (
             check_language(kw.get("language")),
             check_channel(kw.get("channel")),
             check_pack(kw.get("pack")),
         )
-
-    def _scan(self, text: str, force_fold: bool) -> tuple[_Prepared, list[tuple[int, Any]]]:
-        prep = _prepare(text, force_fold)
-        hits = list(self._automaton.iter(prep.scan))
-        if hits:
-            redo = 0
-            for _, payload in hits:
-                redo |= payload[7]
-            if redo:  # 1: traditional characters (fold, scan again); 2: spaced-out letters (join, scan again)
-                fold_it = force_fold or bool(redo & 1) or prep.fmap is not None
-                prep = _prepare(text, force_fold=fold_it, join_runs=True)
-                hits = list(self._automaton.iter(prep.scan))
-        return prep, hits
+        prep = _prepare(text, force_fold=True)
+        result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk)
+        if isinstance(result, int):
+            prep = _prepare(text, force_fold=True, join_runs=True)
+            result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk, rescan=False)
+        assert isinstance(result, ScreenResult)
+        return result
 
     def _judge(
         self,
         text: str,
         prep: _Prepared,
-        hits: list[tuple[int, Any]],
+        hits: Iterable[tuple[int, Any]],
         lang: str | None,
         chan: str | None,
         pk: str | None,
-    ) -> ScreenResult:
+        rescan: bool = True,
+    ) -> ScreenResult | int:
+        """The verdict for the automaton's hits, or the rescan bits when a hit asks for a rescan."""
         if lang is None:
             lang = "zh" if b"c" in prep.classes else "en"
         pack = pk or _HOME_PACK[lang]
         voicemail = chan == "voicemail"
         need_opt_out = chan in ELECTRONIC_CHANNELS and pack == "us"
         many_digits = _digit_shapes(prep.classes)
-        if not hits and not need_opt_out and not voicemail and not many_digits:
-            return _PASS
 
         conduct_hits: list[tuple[int, int, bool, tuple[_Entry, ...]]] = []
         allow_hits: list[tuple[int, int, bool]] = []
@@ -839,24 +841,25 @@ class Screener:
         has_opt_out = False
         triggered: dict[str, _Pattern] = {}
         wlen = prep.wlen
+        hits = list(hits)
         for end_index, (
             klen,
             is_word,
+            interesting,
             conduct_entries,
             allow,
             vm_entries,
             opt_out,
             key_patterns,
-            _redo,
+            redo,
         ) in hits:
-            if (
-                not conduct_entries
-                and not allow
-                and not key_patterns
-                and not opt_out
-                and not (voicemail and vm_entries)
-            ):
+            if not interesting and not (voicemail and vm_entries):
                 continue  # the commonest hit: a voicemail item outside a voicemail
+            if redo and rescan:
+                bits = 0
+                for _, payload in hits:
+                    bits |= payload[8]
+                return bits
             key_start = end_index - klen + 1
             if (key_start < wlen) != is_word:
                 continue  # a Latin key inside the Chinese view: already seen in the Latin view
