@@ -13,12 +13,14 @@ from phonenumbers.timezone import time_zones_for_number
 from arrears.compliance.timezones import (
     candidate_zones,
     contact_kind,
+    contact_table,
     day_start,
     from_us,
     local_minutes_and_days,
     local_to_utc_us,
     normalize_contact,
     phone_info,
+    phone_info_map,
     to_us,
     utc_offsets_us,
     zone,
@@ -105,3 +107,89 @@ def test_local_times_read_like_datetime_replace(zone_name: str, offsets: list[in
     for i, us in enumerate(local.tolist()):
         naive = datetime(1970, 1, 1) + timedelta(microseconds=us)
         assert got[i] == to_us(naive.replace(tzinfo=zone(zone_name)))
+
+
+COUNTRY_CODES = [
+    "1",
+    "7",
+    "20",
+    "33",
+    "34",
+    "39",
+    "44",
+    "49",
+    "52",
+    "54",
+    "55",
+    "61",
+    "81",
+    "86",
+    "91",
+    "234",
+    "262",
+    "353",
+    "358",
+    "599",
+    "800",
+    "852",
+    "886",
+    "971",
+    "979",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(COUNTRY_CODES), st.text("0123456789", min_size=2, max_size=13)),
+        min_size=1,
+        max_size=300,
+    ),
+    st.sampled_from(["CN", "US", None]),
+)
+def test_column_phone_lookup_equals_phonenumbers(numbers: list[tuple[str, str]], region: str | None) -> None:
+    values = [f"+{cc}{rest}" for cc, rest in numbers] + [
+        "138 0013 8000",
+        "(208) 555-0123",
+        "garbage",
+        "+0123",
+    ]
+    table = phone_info_map(values, region)
+    for v in values:
+        assert table[v] == phone_info(v, region), v
+
+
+def test_column_phone_lookup_on_real_looking_numbers() -> None:
+    rnd = np.random.default_rng(3)
+    us = [
+        f"+1{a}{rnd.integers(2, 10)}{rnd.integers(0, 10**6):06d}"
+        for a in ("208", "605", "212", "907", "808")
+        for _ in range(200)
+    ]
+    cn = [
+        f"+86{p}{rnd.integers(0, 10**8):08d}"
+        for p in ("138", "139", "150", "186", "10", "21")
+        for _ in range(200)
+    ]
+    table = phone_info_map(us + cn, "US")
+    assert all(table[v] == phone_info(v, "US") for v in us + cn)
+    # most 208 numbers keep both of Idaho's zones (a few exchanges are listed more precisely)
+    both = sum(set(table[v].zones) == {"America/Boise", "America/Los_Angeles"} for v in us[:200])
+    assert both > 100
+
+
+def test_contact_table_agrees_with_the_scalar_helpers() -> None:
+    values = [
+        "+12085550123",
+        " (212) 555-0123 ",
+        "C1@Example.com",
+        "1 Main St,  Springfield",
+        "12-34",
+        "+1555",
+    ]
+    table = {v: (k, n, z) for v, k, n, z in contact_table(values, "US").iter_rows()}
+    for v in values:
+        kind, norm, zones = table[v]
+        assert kind == contact_kind(v)
+        assert norm == normalize_contact(v, None, "US")
+        assert zones == ("|".join(phone_info(v.strip(), "US").zones) if kind == "phone" else "")

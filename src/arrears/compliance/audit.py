@@ -17,6 +17,7 @@ it an opt-out covers the row's contact, else its channel, else every electronic 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -56,16 +57,14 @@ from arrears.compliance.rules import (
     valid_consent_scope,
 )
 from arrears.compliance.timezones import (
-    candidate_zones,
     contact_kind,
+    contact_table,
     day_start,
     from_us,
     is_zone,
     local_minute,
     local_minutes_and_days,
     local_to_utc_us,
-    normalize_contact,
-    phone_info,
     to_us,
 )
 from arrears.core.errors import ValidationFailed
@@ -120,22 +119,17 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
     missing = [c for c in required if c not in cols]
     if missing:
         raise LogError(f"{name}: missing column(s) {', '.join(missing)} (expected {','.join(COLUMNS)})")
-    df = raw.select(
-        [
-            (
-                pl.col(cols[c]).cast(pl.String).str.strip_chars() if c in cols else pl.lit(None, pl.String)
-            ).alias(c)
-            for c in (*COLUMNS, *OPTIONAL)
-        ]
-    ).with_columns(
-        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in (*COLUMNS, *OPTIONAL)]
-    )
-    df = df.with_row_index("_row", offset=1).with_columns(
-        pl.col("kind").fill_null("attempt").str.to_lowercase(),
-        pl.col("party").str.to_lowercase(),
-        pl.col("channel").str.to_lowercase(),
-        pl.col("outcome").str.to_lowercase(),
-    )
+    lower = ("kind", "party", "channel", "outcome", "consent", "ids_shown")
+
+    def column(c: str) -> pl.Expr:
+        if c not in cols:
+            return pl.lit(None, pl.String).alias(c)
+        e = pl.col(cols[c]).cast(pl.String).str.strip_chars()
+        e = pl.when(e == "").then(None).otherwise(e)
+        return (e.str.to_lowercase() if c in lower else e).alias(c)
+
+    df = raw.select([column(c) for c in (*COLUMNS, *OPTIONAL)]).with_row_index("_row", offset=1)
+    df = df.with_columns(pl.col("kind").fill_null("attempt"))
 
     def fail(mask: pl.Expr, field: str, why: Callable[[dict[str, Any]], str]) -> None:
         bad = df.filter(mask)
@@ -145,168 +139,186 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
             more = f"; {bad.height - 1} more row(s) like it" if bad.height > 1 else ""
             raise LogError(f"{name}: row {row['_row']}{ident}: {field}: {why(row)}{more}")
 
-    for c in required:
-        fail(pl.col(c).is_null(), c, lambda r: "is empty")
-    fail(pl.col("id").is_duplicated(), "id", lambda r: f"{r['id']!r} appears more than once")
     kinds = ["attempt", *EVENT_KINDS]
-    fail(~pl.col("kind").is_in(kinds), "kind", lambda r: f"{r['kind']!r} is not one of {', '.join(kinds)}")
     att = pl.col("kind") == "attempt"
-    fail(att & pl.col("party").is_null(), "party", lambda r: "is empty for an attempt")
-    fail(
-        pl.col("party").is_not_null() & ~pl.col("party").is_in(PARTIES),
-        "party",
-        lambda r: f"{r['party']!r} is not one of {', '.join(PARTIES)}",
-    )
-    fail(att & pl.col("channel").is_null(), "channel", lambda r: "is empty for an attempt")
-    fail(
-        pl.col("channel").is_not_null() & ~pl.col("channel").is_in(CHANNELS),
-        "channel",
-        lambda r: f"{r['channel']!r} is not one of {', '.join(CHANNELS)}",
-    )
-    fail(att & pl.col("contact").is_null(), "contact", lambda r: "is empty for an attempt")
-    fail(
-        pl.col("outcome").is_not_null() & ~pl.col("outcome").is_in(OUTCOMES),
-        "outcome",
-        lambda r: f"{r['outcome']!r} is not one of {', '.join(OUTCOMES)}",
-    )
-    consent = pl.col("consent").fill_null("").str.to_lowercase()
-    fail(~consent.is_in([*_YES, *_NO]), "consent", lambda r: f"{r['consent']!r} is not yes or no")
-    df = df.with_columns(consent.is_in(list(_YES)).alias("consent"))
-    zones = df.get_column("tz").drop_nulls().unique().to_list()
-    bad_zones = [z for z in zones if not is_zone(z)]
-    fail(pl.col("tz").is_in(bad_zones), "tz", lambda r: f"{r['tz']!r} is not an IANA time zone")
-    scopes = df.filter(pl.col("kind") == "consent").get_column("scope").drop_nulls().unique().to_list()
+    zones = [z for z in df["tz"].drop_nulls().unique().to_list() if not is_zone(z)]
+    scopes = df.filter(pl.col("kind") == "consent")["scope"].drop_nulls().unique().to_list()
     bad_scopes = [s for s in scopes if not valid_consent_scope(s)]
-    fail(
-        (pl.col("kind") == "consent") & pl.col("scope").is_in(bad_scopes),
-        "scope",
-        lambda r: f"{r['scope']!r} is not call, recontact or time_of_day[:HH:MM-HH:MM]",
-    )
     staff = pl.col("staff_count").cast(pl.Int64, strict=False)
-    fail(
-        pl.col("staff_count").is_not_null() & (staff.is_null() | (staff < 0)),
-        "staff_count",
-        lambda r: f"{r['staff_count']!r} is not a whole number",
-    )
-    shown = pl.col("ids_shown").fill_null("").str.to_lowercase()
-    fail(~shown.is_in([*_YES, *_NO]), "ids_shown", lambda r: f"{r['ids_shown']!r} is not yes or no")
+    yes_no = [*_YES, *_NO]
+    checks: list[tuple[pl.Expr, str, Callable[[dict[str, Any]], str]]] = [
+        *((pl.col(c).is_null(), c, lambda r: "is empty") for c in required),
+        (pl.col("id").is_duplicated(), "id", lambda r: f"{r['id']!r} appears more than once"),
+        (~pl.col("kind").is_in(kinds), "kind", lambda r: f"{r['kind']!r} is not one of {', '.join(kinds)}"),
+        (att & pl.col("party").is_null(), "party", lambda r: "is empty for an attempt"),
+        (
+            pl.col("party").is_not_null() & ~pl.col("party").is_in(PARTIES),
+            "party",
+            lambda r: f"{r['party']!r} is not one of {', '.join(PARTIES)}",
+        ),
+        (att & pl.col("channel").is_null(), "channel", lambda r: "is empty for an attempt"),
+        (
+            pl.col("channel").is_not_null() & ~pl.col("channel").is_in(CHANNELS),
+            "channel",
+            lambda r: f"{r['channel']!r} is not one of {', '.join(CHANNELS)}",
+        ),
+        (att & pl.col("contact").is_null(), "contact", lambda r: "is empty for an attempt"),
+        (
+            pl.col("outcome").is_not_null() & ~pl.col("outcome").is_in(OUTCOMES),
+            "outcome",
+            lambda r: f"{r['outcome']!r} is not one of {', '.join(OUTCOMES)}",
+        ),
+        (
+            pl.col("consent").is_not_null() & ~pl.col("consent").is_in(yes_no),
+            "consent",
+            lambda r: f"{r['consent']!r} is not yes or no",
+        ),
+        (pl.col("tz").is_in(zones), "tz", lambda r: f"{r['tz']!r} is not an IANA time zone"),
+        (
+            (pl.col("kind") == "consent") & pl.col("scope").is_in(bad_scopes),
+            "scope",
+            lambda r: f"{r['scope']!r} is not call, recontact or time_of_day[:HH:MM-HH:MM]",
+        ),
+        (
+            pl.col("staff_count").is_not_null() & (staff.is_null() | (staff < 0)),
+            "staff_count",
+            lambda r: f"{r['staff_count']!r} is not a whole number",
+        ),
+        (
+            pl.col("ids_shown").is_not_null() & ~pl.col("ids_shown").is_in(yes_no),
+            "ids_shown",
+            lambda r: f"{r['ids_shown']!r} is not yes or no",
+        ),
+    ]
+    failing = df.select([m.any().alias(f"c{i}") for i, (m, _, _) in enumerate(checks)]).row(0)
+    for bad, (mask, field, why) in zip(failing, checks, strict=True):
+        if bad:  # one pass over the rows; the first failing check is then located and reported
+            fail(mask, field, why)
     df = df.with_columns(
+        pl.col("consent").is_in(list(_YES)).fill_null(False).alias("consent"),
         staff.alias("staff_count"),
-        pl.when(pl.col("ids_shown").is_null())
-        .then(None)
-        .otherwise(shown.is_in(list(_YES)))
-        .alias("ids_shown"),
+        pl.col("ids_shown").is_in(list(_YES)).alias("ids_shown"),
     )
     if "at_us" in raw.columns:  # already parsed (planned contacts given as aware datetimes)
         df = df.with_columns(raw["at_us"].cast(pl.Int64).alias("at_us"))
     else:
-        df = df.with_columns(_parse_at(df, fail).alias("at_us"))
+        df = df.with_columns(_parse_at(df, fail))
     return _default_scopes(df.drop("at"))
+
+
+_AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
+_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
 
 
 def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
     """`at` → UTC microseconds: ISO 8601 with an offset, or local time read in the row's `tz`."""
-    text = pl.col("at").str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"[Zz]$", "+00:00")
-    parsed = df.select(
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
-        .dt.epoch("us")
-        .alias("aware"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
-        .dt.epoch("us")
-        .alias("naive"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M%z", strict=False, time_unit="us")
-        .dt.epoch("us")
-        .alias("aware_m"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.epoch("us").alias("naive_m"),
-    )
-    aware = parsed["aware"].fill_null(parsed["aware_m"]).to_numpy().astype("float64")
-    naive = parsed["naive"].fill_null(parsed["naive_m"]).to_numpy().astype("float64")
-    at_text = df["at"].to_list()
-    tz = df["tz"].to_list()
-    for i in np.nonzero(np.isnan(aware) & np.isnan(naive))[0]:  # other ISO 8601 spellings
+    text = df["at"].str.replace(" ", "T", literal=True).str.replace("Z", "+00:00", literal=True)
+    n = df.height
+    out = np.zeros(n, dtype=np.int64)
+    aware = np.zeros(n, dtype=bool)
+    naive = np.zeros(n, dtype=bool)
+    todo = np.arange(n)
+    for fmt, flag in [*((f, aware) for f in _AWARE), *((f, naive) for f in _NAIVE)]:
+        if not len(todo):
+            break
+        got = text.gather(todo).str.to_datetime(fmt, strict=False, time_unit="us").dt.epoch("us")
+        ok = got.is_not_null().to_numpy()
+        out[todo[ok]] = got.filter(pl.Series(ok)).to_numpy()
+        flag[todo[ok]] = True
+        todo = todo[~ok]
+    at_text = df["at"]
+    for i in todo.tolist():  # other ISO 8601 spellings
         try:
             t = datetime.fromisoformat(at_text[i])
         except ValueError:
-            fail(
-                pl.col("_row") == int(df["_row"][int(i)]),
-                "at",
-                lambda r: f"{r['at']!r} is not an ISO 8601 time",
-            )
+            fail(pl.col("_row") == i + 1, "at", lambda r: f"{r['at']!r} is not an ISO 8601 time")
             raise AssertionError("unreachable") from None
         if t.tzinfo is not None:
-            aware[i] = float(to_us(t))
+            out[i], aware[i] = to_us(t), True
         else:
-            naive[i] = float((t - _EPOCH_NAIVE) // timedelta(microseconds=1))
-    no_zone = np.isnan(aware) & np.array([z is None for z in tz], dtype=bool)
-    if no_zone.any():
-        row = int(df["_row"][int(np.nonzero(no_zone)[0][0])])
-        fail(pl.col("_row") == row, "at", lambda r: f"{r['at']!r} has no UTC offset and tz is empty")
-    out = np.where(np.isnan(aware), 0, aware).astype(np.int64)
-    local_rows = np.nonzero(np.isnan(aware))[0]
-    if len(local_rows):
-        tz_local = np.array([tz[i] for i in local_rows], dtype=object)
-        for z in set(tz_local.tolist()):
-            sel = local_rows[tz_local == z]
-            out[sel] = local_to_utc_us(z, naive[sel].astype(np.int64))
+            out[i], naive[i] = (t - _EPOCH_NAIVE) // timedelta(microseconds=1), True
+    if naive.any():
+        tz = df["tz"]
+        no_zone = naive & tz.is_null().to_numpy()
+        if no_zone.any():
+            first = int(np.nonzero(no_zone)[0][0]) + 1
+            fail(pl.col("_row") == first, "at", lambda r: f"{r['at']!r} has no UTC offset and tz is empty")
+        rows = np.nonzero(naive)[0]
+        zones = tz.gather(rows)
+        for z in zones.unique().to_list():
+            sel = rows[(zones == z).to_numpy()]
+            out[sel] = local_to_utc_us(z, out[sel])
     return pl.Series("at_us", out, dtype=pl.Int64)
 
 
 # ------------------------------------------------------------------------------------------- preparing
 
 
-def person_zones_of(df: pl.DataFrame, pack: Pack) -> dict[str, str]:
-    """A default zone per person: the zone of the person's first row that shows one (tz or phone)."""
-    rows = df.filter(pl.col("tz").is_not_null() | pl.col("contact").is_not_null()).select(
-        "person", "contact", "tz"
+def person_zones_of(df: pl.DataFrame, pack: Pack, contacts: pl.DataFrame | None = None) -> dict[str, str]:
+    """A default zone per person: the zone of the person's first row (in time order) that shows one —
+    its `tz`, else the first zone of its phone number."""
+    table = contacts if contacts is not None else contact_table(df["contact"], pack.default_region)
+    phone_zone = (
+        pl.col("contact")
+        .replace_strict(table["value"], table["zones"].str.split("|").list.first(), default=None)
+        .replace("", None)
     )
-    rows = rows.unique(subset=["person"], keep="first", maintain_order=True)
-    out: dict[str, str] = {}
-    for person, contact, tz in rows.iter_rows():
-        z = tz or _phone_zone(contact, pack)
-        if z:
-            out[person] = z
-    missing = df.filter(~pl.col("person").is_in(list(out)))
-    if missing.height:  # first row had no zone: look further
-        for person, contact, tz in missing.select("person", "contact", "tz").iter_rows():
-            if person not in out:
-                z = tz or _phone_zone(contact, pack)
-                if z:
-                    out[person] = z
-    return out
-
-
-def _phone_zone(contact: str | None, pack: Pack) -> str | None:
-    if contact is None or contact_kind(contact) != "phone":
-        return None
-    zones = phone_info(contact.strip(), pack.default_region).zones
-    return zones[0] if zones else None
+    kind = pl.col("contact").replace_strict(table["value"], table["kind"], default=None)
+    rows = df.select(
+        "person", pl.coalesce(pl.col("tz"), pl.when(kind == "phone").then(phone_zone)).alias("zone")
+    ).filter(pl.col("zone").is_not_null())
+    first = rows.unique(subset=["person"], keep="first", maintain_order=True)
+    return dict(first.iter_rows())
 
 
 def _codes(s: pl.Series) -> np.ndarray:
-    """Dense integer codes of a column; null → -1."""
-    return (s.rank("dense").fill_null(0).cast(pl.Int64) - 1).to_numpy()
+    """Integer codes of a column (equal values, equal codes); null → -1."""
+    return s.cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
 
 
-def _count_prior(group: np.ndarray, qual: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Per row i: rows j with group[j] == group[i] and qual[j] and lo[i] <= j < hi[i] (j are positions)."""
-    n = len(group)
-    idx = np.nonzero(qual & (group >= 0))[0]
-    keys = np.sort(group[idx] * n + idx)
-    base = group * n
-    return np.searchsorted(keys, base + hi) - np.searchsorted(keys, base + np.minimum(lo, hi))
+class _Grouping:
+    """Rows ordered once by (group, position): "before this row in its group" queries are then O(n).
 
+    Positions are the rows' places in the frame sorted by time; a row's group is an integer code
+    (-1: no group, never matched).
+    """
 
-def _last_prior(group: np.ndarray, qual: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Per row i: position of the last row j < hi[i] in the same group with qual[j]; -1 if none."""
-    n = len(group)
-    idx = np.nonzero(qual & (group >= 0))[0]
-    if len(idx) == 0:
-        return np.full(n, -1, dtype=np.int64)
-    keys = np.sort(group[idx] * n + idx)
-    k = np.searchsorted(keys, group * n + hi) - 1
-    kk = np.clip(k, 0, None)
-    found = (k >= 0) & (keys[kk] // n == group) & (group >= 0)
-    return np.where(found, keys[kk] % n, -1)
+    def __init__(self, group: np.ndarray) -> None:
+        n = len(group)
+        self.n = n
+        self.group = group
+        self.order = np.argsort(group, kind="stable")
+        self.rank = np.empty(n, dtype=np.int64)
+        self.rank[self.order] = np.arange(n)
+        g_sorted = group[self.order]
+        first = np.ones(n, dtype=bool)
+        first[1:] = g_sorted[1:] != g_sorted[:-1]
+        self.start = np.maximum.accumulate(np.where(first, np.arange(n), 0))  # per sorted slot
+        self.keys = g_sorted * n + self.order
+        self.valid = group >= 0
+
+    def last_prior(self, qual: np.ndarray) -> np.ndarray:
+        """Position of the last qualifying row before each row in its group; -1 if none."""
+        n = self.n
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        marks = np.where(qual[self.order], np.arange(n), -1)
+        upto = np.maximum.accumulate(marks)
+        prev = np.empty(n, dtype=np.int64)
+        prev[0] = -1
+        prev[1:] = upto[:-1]
+        ok = prev >= self.start
+        found = np.where(ok, self.order[np.clip(prev, 0, None)], -1)[self.rank]
+        return np.where(self.valid, found, -1)
+
+    def count_prior(self, qual: np.ndarray, lo: np.ndarray | None = None) -> np.ndarray:
+        """Qualifying rows before each row in its group (only those at positions >= lo, if given)."""
+        n = self.n
+        cum = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(qual[self.order], out=cum[1:])
+        lo_slot = self.start[self.rank] if lo is None else np.searchsorted(self.keys, self.group * n + lo)
+        counts = cum[self.rank] - cum[np.minimum(lo_slot, self.rank)]
+        return np.where(self.valid, counts, 0)
 
 
 def _isin(s: pl.Series, values: Any) -> np.ndarray:
@@ -327,18 +339,26 @@ class _Verdicts:
     text_warn: list[dict[tuple[str, str], Reason]]
 
 
+def contacts_of(df: pl.DataFrame, pack: Pack) -> pl.DataFrame:
+    """Kind, normalised spelling and phone zones of every contact value and opt-out scope in the frame."""
+    values = pl.concat(
+        [df["contact"].drop_nulls(), df.filter(pl.col("kind") == "opt_out")["scope"].drop_nulls()]
+    )
+    return contact_table(values, pack.default_region)
+
+
 def _evaluate(
-    df: pl.DataFrame, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str]
+    df: pl.DataFrame, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str], table: pl.DataFrame
 ) -> _Verdicts:
     """Decide every candidate row (`_cand`) of the frame sorted by (time, order) from the rows before it
     that are history (`_hist`). Each rule below mirrors its scalar twin in guard.py."""
     n = df.height
     order = list(pack.check_order)
-    bit = {k: np.uint64(1) << np.uint64(i) for i, k in enumerate(order)}
     if len(order) > 64:
         raise ValueError(
             "a pack with more than 64 (rule, reason) pairs is not supported by the columnar engine"
         )
+    bit = {k: np.uint64(1) << np.uint64(i) for i, k in enumerate(order)}
     viol = np.zeros(n, dtype=np.uint64)
     warn = np.zeros(n, dtype=np.uint64)
 
@@ -347,8 +367,7 @@ def _evaluate(
     hist = df["_hist"].to_numpy()
     cand = df["_cand"].to_numpy()
     kind = df["kind"]
-    is_att = (kind == "attempt").to_numpy()
-    hatt = hist & is_att
+    hatt = hist & (kind == "attempt").to_numpy()
     party, channel, outcome, scope = df["party"], df["channel"], df["outcome"], df["scope"]
     consent = df["consent"].fill_null(False).to_numpy()
     person_code = _codes(df["person"])
@@ -356,7 +375,9 @@ def _evaluate(
     pa_code = np.unique(
         person_code * (int(account_code.max(initial=0)) + 2) + account_code, return_inverse=True
     )[1]
-    pa_code = pa_code.astype(np.int64)
+    by_person = _Grouping(person_code)
+    by_account = _Grouping(account_code)
+    by_pa = _Grouping(pa_code.reshape(-1).astype(np.int64))
     utc_day = at // DAY_US
 
     def active(rid: str) -> np.ndarray:
@@ -377,60 +398,71 @@ def _evaluate(
 
     # -- contacts: normalised codes (contacts of attempts and opt-out scopes share one code space)
     contacts = df["contact"]
-    contact_kinds = contacts.map_elements(contact_kind, return_dtype=pl.String, skip_nulls=True)
-    region = pack.default_region
-    uniq = pl.concat([contacts.drop_nulls(), scope.filter(kind == "opt_out").drop_nulls()]).unique().to_list()
-    norm_map = {v: normalize_contact(v, None, region) for v in uniq}
-    contact_norm = contacts.replace_strict(norm_map, default=None, return_dtype=pl.String)
-    scope_norm = scope.replace_strict(norm_map, default=None, return_dtype=pl.String)
+    contact_kinds = contacts.replace_strict(table["value"], table["kind"], default=None)
+    contact_norm = contacts.replace_strict(table["value"], table["norm"], default=None)
+    scope_norm = scope.replace_strict(table["value"], table["norm"], default=None)
     both = _codes(pl.concat([contact_norm, scope_norm]))
     contact_code, scope_code = both[:n], both[n:]
+    by_contact = _Grouping(contact_code)
 
     # -- zones of every candidate (explicit tz, else phone zones, else the person's or the pack's)
-    person_list = df["person"].to_list()
-    tz_list = df["tz"].to_list()
-    contact_list = contacts.to_list()
-    ckind_list = contact_kinds.to_list()
-    zone_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
-    zones_of: list[tuple[str, ...]] = [()] * n
-    day_zone_of: list[str] = [""] * n
-    for i in np.nonzero(cand)[0]:
-        pz = person_zones.get(person_list[i])
-        zkey = (contact_list[i], tz_list[i], pz)
-        zs = zone_cache.get(zkey)
-        if zs is None:
-            fallback = (pz,) if pz else pack.default_timezones
-            zs = candidate_zones(contact_list[i], ckind_list[i] or "address", tz_list[i], fallback, region)
-            zone_cache[zkey] = zs
-        zones_of[i] = zs
-        day_zone_of[i] = pz or zs[0]
+    pz = df["person"].replace_strict(
+        pl.Series(list(person_zones), dtype=pl.String),
+        pl.Series(list(person_zones.values()), dtype=pl.String),
+        default=None,
+    )
+    phone_zones = contacts.replace_strict(table["value"], table["zones"], default=None)
+    zone_str = pl.select(
+        pl.when(pl.Series(cand))
+        .then(
+            pl.coalesce(
+                df["tz"],
+                pl.when(contact_kinds == "phone").then(phone_zones.replace("", None)),
+                pz,
+                pl.lit("|".join(pack.default_timezones)),
+            )
+        )
+        .alias("z")
+    ).to_series()
+    day_zone = pl.select(pl.coalesce(pz, zone_str.str.split("|").list.first())).to_series()
+    zone_id = _codes(zone_str)
+    tuples = {
+        int(i): tuple(z.split("|"))
+        for i, z in pl.DataFrame({"i": zone_id, "z": zone_str})
+        .filter(pl.col("i") >= 0)
+        .unique("i")
+        .iter_rows()
+    }
     cand_idx = np.nonzero(cand)[0]
+    day_zone_id = _codes(day_zone)
+    day_zone_names = {
+        int(i): z
+        for i, z in pl.DataFrame({"i": day_zone_id, "z": day_zone})
+        .filter(pl.col("i") >= 0)
+        .unique("i")
+        .iter_rows()
+    }
 
-    # local day of each candidate in its day zone, and day starts (UTC µs) k days before
-    day_zone_arr = np.array(day_zone_of, dtype=object)
+    # local day of each candidate in its day zone; day starts (UTC µs) k days before it
     local_dayno = np.zeros(n, dtype=np.int64)
-    for z in set(day_zone_arr[cand_idx].tolist()):
-        sel = cand_idx[day_zone_arr[cand_idx] == z]
-        _, local_dayno[sel] = local_minutes_and_days(z, at[sel])
+    zone_rows = {zid: cand_idx[day_zone_id[cand_idx] == zid] for zid in day_zone_names}
+    for zid, sel in zone_rows.items():
+        _, local_dayno[sel] = local_minutes_and_days(day_zone_names[zid], at[sel])
 
     def day_starts(back: int) -> np.ndarray:
         out = np.zeros(n, dtype=np.int64)
-        for z in set(day_zone_arr[cand_idx].tolist()):
-            sel = cand_idx[day_zone_arr[cand_idx] == z]
+        for zid, sel in zone_rows.items():
             days, inv = np.unique(local_dayno[sel] - back, return_inverse=True)
-            starts = np.array([to_us(day_start(z, _date(int(d)))) for d in days], dtype=np.int64)
-            out[sel] = starts[inv]
+            starts = np.array(
+                [to_us(day_start(day_zone_names[zid], _date(int(d)))) for d in days], dtype=np.int64
+            )
+            out[sel] = starts[inv.reshape(-1)]
         return out
-
-    # local minutes per candidate zone: groups of rows sharing a tuple of zones
-    tuple_ids: dict[tuple[str, ...], int] = {}
-    zone_tuple_arr = np.array([tuple_ids.setdefault(z, len(tuple_ids)) for z in zones_of], dtype=np.int64)
-    tuples = list(tuple_ids)
 
     def outside_window(rows: np.ndarray, lo_min: int, hi_min: int) -> np.ndarray:
         out = np.zeros(n, dtype=bool)
-        ids = zone_tuple_arr[rows]
-        for tid in set(ids.tolist()):
+        ids = zone_id[rows]
+        for tid in np.unique(ids).tolist():
             sel = rows[ids == tid]
             for z in tuples[tid]:
                 mins, _ = local_minutes_and_days(z, at[sel])
@@ -442,7 +474,7 @@ def _evaluate(
         return out
 
     # -- holds
-    groups = {"person": person_code, "account": account_code, "person_account": pa_code}
+    groupings = {"person": by_person, "account": by_account, "person_account": by_pa}
     for hold in pack.holds:
         if hold.rule not in pack:
             continue
@@ -450,50 +482,48 @@ def _evaluate(
         hit = np.zeros(n, dtype=bool)
         for match in hold.match:
             if match == "opt_out":
-                hit |= _opt_out_hits(df, hold, hist, person_code, contact_code, scope_code, channel, pos)
+                hit |= _opt_out_hits(df, hold, hist, by_person, contact_code, scope_code, pos)
                 continue
-            g = groups[match]
-            last = _last_prior(g, ev(hold.kind), pos)
+            g = groupings[match]
+            last = g.last_prior(ev(hold.kind))
             on = last >= 0
             if hold.lifted_by:  # US-V1: until a later verification
-                on &= _last_prior(g, ev(hold.lifted_by), pos) < last
+                on &= g.last_prior(ev(hold.lifted_by)) < last
             if hold.channels:
                 on &= _isin(channel, hold.channels)
             hit |= on
         mark((hold.rule, hold.code), applies & hit)
 
     # -- CN-T1 / US-T1
+    is_consent = hist & (kind == "consent").to_numpy()
     consent_cls = {
-        c: hist & (kind == "consent").to_numpy() & _isin(scope.fill_null("∅"), _scopes_of(scope, c))
+        c: is_consent & _isin(scope.fill_null("∅"), _scopes_of(scope, c))
         for c in ("call", "recontact", "time")
     }
-    last_time_consent = _last_prior(pa_code, consent_cls["time"], pos)
-    scope_list = scope.to_list()
-    at_list: list[int] = at.tolist()
+    last_time_consent = by_pa.last_prior(consent_cls["time"])
     for rid, code in (("CN-T1", "night"), ("US-T1", "hours")):
         r = pack.get(rid)
         if r is None:
             continue
         applies = active(rid) & _isin(channel, r["channels"])
-        rows = np.nonzero(applies)[0]
-        out = outside_window(rows, minutes(r["allowed_from"]), minutes(r["allowed_until"]))
+        out = outside_window(np.nonzero(applies)[0], minutes(r["allowed_from"]), minutes(r["allowed_until"]))
         if r["consent_lifts"]:
             out &= ~consent
-            for i in np.nonzero(out & (last_time_consent >= 0))[0]:
-                when = from_us(at_list[i])
-                local = [local_minute(when, z) for z in zones_of[i]]
-                if time_consent_covers(scope_list[int(last_time_consent[i])], local):
+            for i in np.nonzero(out & (last_time_consent >= 0))[0].tolist():
+                when = from_us(int(at[i]))
+                local = [local_minute(when, z) for z in tuples[int(zone_id[i])]]
+                if time_consent_covers(scope[int(last_time_consent[i])], local):
                     out[i] = False
         mark((rid, code), applies & out)
 
-    today0 = day_starts(0) if len(cand_idx) else np.zeros(n, dtype=np.int64)
+    today0 = day_starts(0)
 
     # -- CN-F1: connected calls per person per local day
     if "CN-F1" in pack:
         r = pack.rule("CN-F1")
         calls = _isin(channel, r["call_channels"])
         q = hatt & calls & _isin(outcome, r["connected_outcomes"])
-        cnt = _count_prior(person_code, q, lo_of(today0), pos)
+        cnt = by_person.count_prior(q, lo_of(today0))
         mark(("CN-F1", "cap"), active("CN-F1") & calls & (cnt >= r["max_connected_calls_per_day"]))
 
     # -- CN-F2: unanswered attempts per phone number per local day
@@ -501,7 +531,7 @@ def _evaluate(
         r = pack.rule("CN-F2")
         calls = _isin(channel, r["call_channels"])
         q = hatt & calls & _isin(outcome.fill_null(UNKNOWN_OUTCOME), r["unanswered_outcomes"])
-        cnt = _count_prior(contact_code, q, lo_of(today0), pos)
+        cnt = by_contact.count_prior(q, lo_of(today0))
         phone = (contact_kinds == "phone").fill_null(False).to_numpy()
         mark(
             ("CN-F2", "cap"),
@@ -510,31 +540,30 @@ def _evaluate(
 
     # -- CN-P2 / US-P2: third parties
     third = _isin(party, THIRD_PARTIES)
+    debtor = (party == "debtor").fill_null(False).to_numpy()
     for rid in ("CN-P2", "US-P2"):
         r = pack.get(rid)
         if r is None:
             continue
         applies = active(rid) & third
-        q_att = (
-            hatt & (party == "debtor").fill_null(False).to_numpy() & _isin(channel, r["unreachable_channels"])
-        )
+        q_att = hatt & debtor & _isin(channel, r["unreachable_channels"])
         q_reached = q_att & _isin(outcome, r["reached_outcomes"])
         lo = lo_of(at - r["unreachable_days"] * DAY_US)
-        n_att = _count_prior(account_code, q_att, lo, pos)
-        n_reached = _count_prior(account_code, q_reached, lo, pos)
+        n_att = by_account.count_prior(q_att, lo)
+        n_reached = by_account.count_prior(q_reached, lo)
         unreachable = (n_reached == 0) & (n_att >= r["unreachable_min_attempts"])
         mark((rid, "reachable"), applies & ~unreachable)
         if "max_contacts_per_person" in r.parameters:  # US-P2 (1692b(3)): once unless asked
             spoke = hatt & third & ~_isin(outcome, r["not_communicated_outcomes"])
-            cnt = _count_prior(person_code, spoke, np.zeros(n, dtype=np.int64), pos)
-            asked = consent | (_last_prior(person_code, consent_cls["recontact"], pos) >= 0)
+            cnt = by_person.count_prior(spoke)
+            asked = consent | (by_person.last_prior(consent_cls["recontact"]) >= 0)
             mark((rid, "repeat"), applies & (cnt >= r["max_contacts_per_person"]) & ~asked)
 
     # -- US-F1 / US-F2 with the US-F3 exclusions
     if "US-F1" in pack or "US-F2" in pack:
         f3 = pack.get("US-F3")
         f3_on = active("US-F3") if f3 is not None else np.zeros(n, dtype=bool)
-        last_cc = _last_prior(pa_code, consent_cls["call"], pos)
+        last_cc = by_pa.last_prior(consent_cls["call"])
         consent_us = f3["consent_days"] * DAY_US if f3 else 0
         recent_consent = (last_cc >= 0) & (at - at[np.clip(last_cc, 0, None)] <= consent_us)
         exempt = f3_on & (consent | recent_consent)
@@ -545,16 +574,15 @@ def _evaluate(
             if f3 is not None:
                 excluded |= _isin(outcome, f3["not_connected_outcomes"])
             lo = lo_of(day_starts(r["window_days"] - 1))
-            cnt_excl = _count_prior(pa_code, hatt & calls & ~excluded, lo, pos)
-            cnt = cnt_excl
+            cnt = by_pa.count_prior(hatt & calls & ~excluded, lo)
             if (cand & ~f3_on).any():
-                cnt = np.where(f3_on, cnt_excl, _count_prior(pa_code, hatt & calls, lo, pos))
+                cnt = np.where(f3_on, cnt, by_pa.count_prior(hatt & calls, lo))
             mark(("US-F1", "cap"), active("US-F1") & calls & ~exempt & (cnt >= r["max_calls"]))
         if "US-F2" in pack:
             r = pack.rule("US-F2")
             calls = _isin(channel, r["call_channels"])
             conv = hatt & calls & (outcome == "conversation").fill_null(False).to_numpy()
-            last_conv = _last_prior(pa_code, conv, pos)
+            last_conv = by_pa.last_prior(conv)
             ws = day_starts(r["window_days"] - 1)
             recent = (last_conv >= 0) & (at[np.clip(last_conv, 0, None)] >= ws)
             mark(("US-F2", "after_conversation"), active("US-F2") & calls & ~exempt & recent)
@@ -573,30 +601,27 @@ def _evaluate(
     # -- message text (screening, third-party wording, letters, opt-out line, voicemail, time-barred)
     text_found: list[dict[tuple[str, str], Reason]] = []
     text_warn: list[dict[tuple[str, str], Reason]] = []
-    text_rows = np.nonzero(cand & df["text"].is_not_null().to_numpy())[0]
-    barred = _last_prior(account_code, ev("time_barred"), pos) >= 0
-    texts = df["text"].to_list()
-    party_list, channel_list = party.to_list(), channel.to_list()
     text_index = np.full(n, -1, dtype=np.int64)
+    text_rows = np.nonzero(cand & df["text"].is_not_null().to_numpy())[0]
+    barred = by_account.last_prior(ev("time_barred")) >= 0
+    sub = df.select("text", "channel", "party")[text_rows]
     cache: dict[tuple[Any, ...], int] = {}
-    for i in text_rows:
+    interned: dict[tuple[Any, ...], int] = {}
+    for i, (text, chan, who) in zip(text_rows.tolist(), sub.iter_rows(), strict=True):
         day = int(utc_day[i])
-        key = (texts[i], channel_list[i], party_list[i], bool(barred[i]), day)
+        key = (text, chan, who, bool(barred[i]), day)
         slot = cache.get(key)
         if slot is None:
-            findings = checker.findings(texts[i], channel_list[i])
-            the_day = _date(day)
+            findings = checker.findings(text, chan)
             found, warnings = text_violations(
-                pack,
-                findings,
-                party_list[i],
-                channel_list[i],
-                bool(barred[i]),
-                partial(_in, pack, day=the_day),
+                pack, findings, who, chan, bool(barred[i]), partial(_in, pack, day=_date(day))
             )
-            slot = len(text_found)
-            text_found.append(found)
-            text_warn.append(warnings)
+            content = (tuple(found.items()), tuple(warnings.items()))
+            slot = interned.get(content, -1)
+            if slot < 0:
+                slot = interned[content] = len(text_found)
+                text_found.append(found)
+                text_warn.append(warnings)
             cache[key] = slot
         text_index[i] = slot
     return _Verdicts(viol=viol, warn=warn, text_index=text_index, text_found=text_found, text_warn=text_warn)
@@ -625,25 +650,25 @@ def _opt_out_hits(
     df: pl.DataFrame,
     hold: Any,
     hist: np.ndarray,
-    person_code: np.ndarray,
+    by_person: _Grouping,
     contact_code: np.ndarray,
     scope_code: np.ndarray,
-    channel: pl.Series,
     pos: np.ndarray,
 ) -> np.ndarray:
     """US-E1 (1006.6(e)): opted out for the person (all hold channels), a channel, or an address."""
     n = df.height
-    kind, scope = df["kind"], df["scope"]
+    kind, scope, channel = df["kind"], df["scope"], df["channel"]
     is_opt = hist & (kind == hold.kind).to_numpy()
     in_channels = _isin(channel, hold.channels)
     scope_null = scope.is_null().to_numpy()
     scope_is_channel = _isin(scope, CHANNELS)
     # person-wide
-    hit = in_channels & (_last_prior(person_code, is_opt & scope_null, pos) >= 0)
+    hit = in_channels & (by_person.last_prior(is_opt & scope_null) >= 0)
     # one channel of the person
-    ch_codes = {c: i for i, c in enumerate(CHANNELS)}
-    ch_of_scope = np.array([ch_codes.get(s, -1) for s in scope.to_list()], dtype=np.int64)
-    ch_of_row = np.array([ch_codes.get(c, -1) for c in channel.to_list()], dtype=np.int64)
+    codes = pl.Series(list(CHANNELS)), pl.Series(range(len(CHANNELS)), dtype=pl.Int64)
+    ch_of_scope = scope.replace_strict(*codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    ch_of_row = channel.replace_strict(*codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    person_code = by_person.group
     g_scope = np.where(ch_of_scope >= 0, person_code * len(CHANNELS) + ch_of_scope, -1)
     g_row = np.where(ch_of_row >= 0, person_code * len(CHANNELS) + ch_of_row, -1)
     hit |= _exists_before(g_scope, is_opt & scope_is_channel, g_row, pos, n)
@@ -679,7 +704,7 @@ def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
     order = list(pack.check_order)
     sig = np.stack([v.viol[rows].astype(np.int64), v.warn[rows].astype(np.int64), v.text_index[rows]], axis=1)
     uniq, inverse = np.unique(sig, axis=0, return_inverse=True)
-    allowed, rules, reasons, warnings = [], [], [], []
+    lines = []
     for viol, warn, tix in uniq.tolist():
         found = {k: reason(pack, *k) for i, k in enumerate(order) if (viol >> i) & 1}
         warned = {k: reason(pack, *k) for i, k in enumerate(order) if (warn >> i) & 1}
@@ -687,20 +712,12 @@ def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
             found.update(v.text_found[tix])
             warned.update(v.text_warn[tix])
         d = decision_from(pack, found, warned)
-        allowed.append(d.allowed)
-        rules.append(list(d.rules))
-        reasons.append([r.to_dict() for r in d.reasons])
-        warnings.append([r.to_dict() for r in d.warnings])
+        lines.append(json.dumps(_answer(d), ensure_ascii=False))
     reason_t = pl.List(pl.Struct({"rule": pl.String, "zh": pl.String, "en": pl.String}))
-    answers = pl.DataFrame(
-        {"allowed": allowed, "rules": rules, "reasons": reasons, "warnings": warnings},
-        schema={
-            "allowed": pl.Boolean,
-            "rules": pl.List(pl.String),
-            "reasons": reason_t,
-            "warnings": reason_t,
-        },
+    answer_t = pl.Struct(
+        {"allowed": pl.Boolean, "rules": pl.List(pl.String), "reasons": reason_t, "warnings": reason_t}
     )
+    answers = pl.Series("a", lines, dtype=pl.String).str.json_decode(answer_t).struct.unnest()
     out = answers[inverse.reshape(-1)]
     out = out.with_columns(df["id"].gather(rows).alias("id"), df["_out"].gather(rows).alias("_out")).sort(
         "_out"
@@ -714,8 +731,9 @@ def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None
     Returns id, allowed, rules, reasons, warnings per attempt, in the log's order.
     """
     df = _audit_frame(log)
-    zones = person_zones_of(df, pack)
-    verdicts = _evaluate(df, pack, TextChecker(pack, screen), zones)
+    table = contacts_of(df, pack)
+    zones = person_zones_of(df, pack, table)
+    verdicts = _evaluate(df, pack, TextChecker(pack, screen), zones, table)
     return _assemble(df, verdicts, pack)
 
 
@@ -855,7 +873,7 @@ def check_planned(
     both = both.with_columns(
         pl.when(pl.col("_cand")).then(pl.col("_idx").cast(pl.Int64) - n_hist).otherwise(-1).alias("_out")
     )
-    verdicts = _evaluate(both, pack, TextChecker(pack, screen), zones)
+    verdicts = _evaluate(both, pack, TextChecker(pack, screen), zones, contacts_of(both, pack))
     answers = _assemble(both, verdicts, pack)
     return frame.with_columns(answers.select("allowed", "rules", "reasons", "warnings"))
 

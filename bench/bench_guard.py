@@ -1,0 +1,340 @@
+"""The compliance guard: scalar decisions per second, and a 1,000,000-row contact-log audit.
+
+    python -m bench.bench_guard [--rows 1000000] [--pack cn|us|both] [--sample 20000] [--decisions 20000]
+
+Prints one JSON object. Per pack:
+- `scalar_decisions_per_s`: `Guard.decide` in front of single contacts, against a history of the
+  log's first 200,000 rows (warm caches, as in a running service);
+- `audit_end_to_end_s`: what `arrears compliance check LOG.csv --json` does — read and validate the
+  CSV, decide every attempt columnar, write one JSON line per attempt (to a null sink);
+- `audit_columnar_s`: the columnar decision alone, on the parsed log;
+- `scalar_replay_s_extrapolated`: the reference (replaying the scalar guard row by row) timed on the
+  log's first `--sample` rows and scaled to all rows; `speedup` = that / `audit_columnar_s`;
+- `sample_agrees`: whether columnar and scalar answers are identical on that sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from arrears.compliance.audit import audit_columnar, audit_scalar, read_log
+from arrears.compliance.guard import Attempt, ContactHistory, ContactPoint, Event, Guard, ProposedContact
+from arrears.compliance.packs import load_pack
+from arrears.compliance.timezones import contact_kind, from_us
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+DAYS = 30
+
+SETUP = {
+    "cn": {
+        "zones": ["Asia/Shanghai"],
+        "prefixes": ["+86138", "+86139", "+86150", "+86186", "+86136", "+86137", "+86158", "+86188"],
+        "digits": 8,
+        "texts": [
+            "【某银行】尊敬的客户，您的账单已逾期，请尽快还款，如有疑问请致电95500。",
+            "【某银行】您好，请尽快与我们联系，电话95500。",
+            "您好，请转告张先生尽快回电。",
+            "尊敬的 {{ name }}：您的欠款金额为 {{ amount_owed }} 元，欠款原因：信用卡消费逾期，依据信用卡领用合约。"
+            "您有权利了解账户信息，也有按约还款的义务。请登录网银查询账户。还款方式：转账至还款账户。"
+            "如有异议请提出申诉。联系电话：95500。",
+            "尊敬的 {{ name }}：请尽快还款。",
+        ],
+    },
+    "us": {
+        "zones": ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"],
+        "prefixes": [
+            "+1212",
+            "+1312",
+            "+1415",
+            "+1208",
+            "+1605",
+            "+1702",
+            "+1305",
+            "+1713",
+            "+1617",
+            "+1206",
+        ],
+        "digits": 7,
+        "texts": [
+            "ACME Services: please call us at 800-555-0100. Reply STOP to opt out.",
+            "ACME Services: a message about your account. Text STOP to unsubscribe.",
+            "This is Jane Roe from ACME Services, please call me back at 800-555-0100.",
+            "Please ask John to call Jane at 800-555-0100.",
+            "Your account is past due. Please pay online at acme.example.",
+        ],
+    },
+}
+
+
+def generate_log(rows: int, pack: str, seed: int = 11) -> pl.DataFrame:
+    """A month of a mid-size operation: rows/16 debtors with 2 numbers each, a quarter as many third
+    parties, 2 % events (consents, opt-outs, disputes, holds), texts on half of the messages."""
+    rng = np.random.default_rng(seed)
+    s = SETUP[pack]
+    debtors = max(rows // 16, 10)
+    thirds = max(debtors // 4, 5)
+    n_persons = debtors + thirds
+    prefixes = np.array(s["prefixes"])
+    phones = np.char.add(
+        prefixes[rng.integers(0, len(prefixes), n_persons * 2)],
+        np.char.zfill(rng.integers(0, 10 ** s["digits"], n_persons * 2).astype(str), s["digits"]),
+    )
+    if pack == "us":  # NANP exchanges start with 2–9
+        first = rng.integers(2, 10, n_persons * 2).astype(str)
+        phones = np.array([p[:5] + f + p[6:] for p, f in zip(phones.tolist(), first.tolist(), strict=True)])
+    is_event = rng.random(rows) < 0.02
+    third = ~is_event & (rng.random(rows) < 0.05)
+    intensity = rng.gamma(2.0, 1.0, debtors)  # some debtors are worked much harder than others
+    debtor_idx = rng.choice(debtors, rows, p=intensity / intensity.sum())
+    kinds = np.array(
+        [
+            "consent",
+            "opt_out",
+            "dispute",
+            "verified",
+            "cease",
+            "bankruptcy",
+            "attorney",
+            "third_party_refused",
+        ]
+    )
+    kind = np.where(
+        is_event, kinds[rng.choice(8, rows, p=[0.4, 0.2, 0.1, 0.1, 0.08, 0.03, 0.04, 0.05])], "attempt"
+    )
+    refused = kind == "third_party_refused"
+    person_idx = np.where(third | refused, debtors + debtor_idx % thirds, debtor_idx)
+    account_idx = debtor_idx * 2 + (rng.random(rows) < 0.15)
+    channel = np.array(["call", "sms", "voicemail", "email", "visit", "letter"])[
+        rng.choice(6, rows, p=[0.70, 0.15, 0.03, 0.05, 0.02, 0.05])
+    ]
+    which = rng.integers(0, 2, rows)
+    phone = phones[person_idx * 2 + which]
+    contact = np.where(
+        channel == "email",
+        np.char.add(np.char.add("p", person_idx.astype(str)), "@example.com"),
+        np.where(
+            np.isin(channel, ["visit", "letter"]), np.char.add("address of p", person_idx.astype(str)), phone
+        ),
+    )
+    outcomes = np.array(
+        ["conversation", "connected", "no_answer", "voicemail", "busy", "failed", "wrong_number", "refused"]
+    )
+    outcome = np.where(
+        np.isin(channel, ["call", "voicemail"]),
+        outcomes[rng.choice(8, rows, p=[0.15, 0.10, 0.45, 0.12, 0.08, 0.05, 0.03, 0.02])],
+        np.where(rng.random(rows) < 0.9, "delivered", "failed"),
+    )
+    hour_w = np.array(
+        [1, 1, 1, 1, 1, 1, 2, 6, 30, 60, 70, 70, 60, 60, 70, 70, 60, 50, 40, 30, 20, 10, 4, 2], float
+    )
+    seconds = (
+        rng.integers(0, DAYS, rows) * 86_400
+        + rng.choice(24, rows, p=hour_w / hour_w.sum()) * 3600
+        + rng.integers(0, 3600, rows)
+    )
+    offsets = {"cn": [8 * 3600], "us": [5 * 3600, 6 * 3600, 7 * 3600, 8 * 3600]}[pack]
+    at_us = (
+        int(START.timestamp()) + seconds - np.array(offsets)[rng.integers(0, len(offsets), rows)]
+    ) * 1_000_000
+    party = np.where(third, np.where(rng.random(rows) < 0.8, "third_party", "employer"), "debtor")
+    texts = np.array(s["texts"])
+    with_text = (
+        ~is_event & np.isin(channel, ["sms", "email", "letter", "voicemail"]) & (rng.random(rows) < 0.5)
+    )
+    text = np.where(with_text, texts[rng.integers(0, len(texts), rows)], "")
+    zone = s["zones"][0]
+    frame = pl.DataFrame(
+        {
+            "id": np.char.add("r", np.arange(rows).astype(str)),
+            "at_us": at_us,
+            "account": np.char.add("A", account_idx.astype(str)),
+            "person": np.where(
+                person_idx < debtors,
+                np.char.add("D", person_idx.astype(str)),
+                np.char.add("T", person_idx.astype(str)),
+            ),
+            "party": np.where(is_event, "", party),
+            "channel": np.where(is_event, "", channel),
+            "contact": np.where(is_event & (kind != "opt_out"), "", contact),
+            "outcome": np.where(is_event, "", outcome),
+            "consent": np.where(~is_event & (rng.random(rows) < 0.03), "yes", "no"),
+            "kind": kind,
+            "text": text,
+            "tz": "",
+            "staff_count": np.where(channel == "visit", rng.integers(1, 4, rows).astype(str), ""),
+        }
+    )
+    at_text = pl.from_epoch(pl.col("at_us"), "us").dt.replace_time_zone("UTC").dt.convert_time_zone(zone)
+    return (
+        frame.with_columns(at_text.dt.strftime("%Y-%m-%dT%H:%M:%S%:z").alias("at"))
+        .sort("at_us")
+        .select(
+            "id",
+            "at",
+            "account",
+            "person",
+            "party",
+            "channel",
+            "contact",
+            "outcome",
+            "consent",
+            "kind",
+            "text",
+            "tz",
+            "staff_count",
+        )
+    )
+
+
+@dataclass
+class _Screened:
+    verdict: str = "pass"
+    flags: tuple[Any, ...] = field(default=())
+
+
+def _screen() -> tuple[Any, str]:
+    try:
+        from arrears.compliance.screening import screen_text
+    except ImportError:
+        return (
+            lambda text, language=None, channel=None, pack=None: _Screened()
+        ), "stub (screening not installed)"
+    return screen_text, "arrears.compliance.screening"
+
+
+def _history_items(log: pl.DataFrame) -> list[Attempt | Event]:
+    items: list[Attempt | Event] = []
+    for r in log.iter_rows(named=True):
+        at = from_us(r["at_us"])
+        if r["kind"] == "attempt":
+            items.append(
+                Attempt(
+                    at,
+                    r["account"],
+                    r["person"],
+                    r["party"],
+                    r["channel"],
+                    r["contact"],
+                    r["outcome"],
+                    r["consent"],
+                )
+            )
+        else:
+            items.append(Event(at, r["account"], r["person"], r["kind"], r["scope"]))
+    return items
+
+
+def bench_pack(pack_name: str, rows: int, sample: int, decisions: int) -> dict[str, Any]:
+    pack = load_pack(pack_name, as_of=START.date())
+    screen, screen_name = _screen()
+    raw = generate_log(rows, pack_name)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.csv"
+        raw.write_csv(path)
+        size_mb = os.path.getsize(path) / 1e6
+        t0 = time.perf_counter()
+        log = read_log(path)
+        t1 = time.perf_counter()
+        result = audit_columnar(log, pack, screen)
+        t2 = time.perf_counter()
+        result.write_ndjson(io.BytesIO())
+        t3 = time.perf_counter()
+    attempts = result.height
+    blocked = int((~result["allowed"]).sum())
+    by_rule = (
+        result.filter(~pl.col("allowed"))
+        .select(pl.col("rules").explode())
+        .to_series()
+        .value_counts(sort=True)
+    )
+
+    head = log.head(sample)
+    s0 = time.perf_counter()
+    scalar = audit_scalar(head, pack, screen)
+    s1 = time.perf_counter()
+    agrees = audit_columnar(head, pack, screen).to_dicts() == scalar
+    per_row = (s1 - s0) / head.height
+    scalar_extrapolated = per_row * log.height
+
+    history_rows = min(200_000, log.height // 2)
+    history = ContactHistory(_history_items(log.head(history_rows)))
+    later = log.slice(history_rows).filter(pl.col("kind") == "attempt").head(decisions)
+    guard = Guard(pack, screen)
+    proposals = [
+        ProposedContact(
+            from_us(r["at_us"]),
+            r["account"],
+            r["person"],
+            r["party"],
+            r["channel"],
+            ContactPoint(r["contact"], contact_kind(r["contact"]), r["tz"]),
+            r["text"],
+            r["consent"],
+            r["staff_count"],
+        )
+        for r in later.iter_rows(named=True)
+    ]
+    guard.decide(proposals[0], history)  # builds the lazy contact index once, as a running service would
+    d0 = time.perf_counter()
+    for p in proposals:
+        guard.decide(p, history)
+    d1 = time.perf_counter()
+
+    return {
+        "pack": pack_name,
+        "screening": screen_name,
+        "rows": log.height,
+        "attempts": attempts,
+        "blocked": blocked,
+        "blocked_by_rule": dict(
+            zip(by_rule[by_rule.columns[0]].to_list(), by_rule["count"].to_list(), strict=True)
+        ),
+        "distinct_contacts": log["contact"].n_unique(),
+        "csv_mb": round(size_mb, 1),
+        "read_validate_s": round(t1 - t0, 3),
+        "audit_columnar_s": round(t2 - t1, 3),
+        "write_json_s": round(t3 - t2, 3),
+        "audit_end_to_end_s": round(t3 - t0, 3),
+        "scalar_sample_rows": head.height,
+        "scalar_sample_s": round(s1 - s0, 3),
+        "scalar_replay_s_extrapolated": round(scalar_extrapolated, 1),
+        "speedup": round(scalar_extrapolated / (t2 - t1), 1),
+        "sample_agrees": agrees,
+        "scalar_history_rows": history_rows,
+        "scalar_decisions": len(proposals),
+        "scalar_decisions_per_s": round(len(proposals) / (d1 - d0)),
+        "scalar_decision_us": round((d1 - d0) / len(proposals) * 1e6, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--pack", choices=["cn", "us", "both"], default="both")
+    ap.add_argument("--sample", type=int, default=20_000, help="rows replayed through the scalar guard")
+    ap.add_argument("--decisions", type=int, default=20_000, help="single decisions timed")
+    args = ap.parse_args()
+    packs = ["cn", "us"] if args.pack == "both" else [args.pack]
+    out = {
+        "bench": "compliance_guard",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "polars": pl.__version__},
+        "results": [bench_pack(p, args.rows, args.sample, args.decisions) for p in packs],
+    }
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
