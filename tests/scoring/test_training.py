@@ -106,8 +106,8 @@ def test_calibration_fixes_a_model_trained_before_the_base_rate_dropped() -> Non
     )
     models = result.report["models"]
     assert result.splits.method == "time"
-    assert models["LightGBM raw"]["ece"] > 0.15
-    assert models["LightGBM calibrated"]["ece"] < 0.05
+    assert models["LightGBM raw"]["ece"] > 0.3
+    assert models["LightGBM calibrated"]["ece"] < min(0.08, models["LightGBM raw"]["ece"] / 4)
     assert models["LightGBM calibrated"]["auc"] == pytest.approx(
         models["LightGBM raw"]["auc"]
     )  # Platt is monotone
