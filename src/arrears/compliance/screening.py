@@ -158,7 +158,7 @@ _FULLWIDTH_PUNCT = (
     ("￥", "¥"),
     ("\u3000", " "),
 )
-_RUN_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+_RUN_CHARS = "abcdefghijklmnopqrstuvwxyz"  # digit runs never form a key
 _ASCII_LOWER = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
 # A separator run touching a CJK character next to a one-character segment (see cjk_view).
 _CJK_JOIN = re.compile(rb"(?<![^ ])c +[^ ]|c +[^ ](?![^ ])|(?<![^ ])[^ ] +c|[^ ] +c(?![^ ])")
@@ -583,31 +583,34 @@ class _Prepared:
     def __init__(self, folded: str, fmap: list[int] | None, join_runs: bool = False) -> None:
         self.folded = folded
         self.fmap = fmap
-        u8 = folded.encode("utf-8", "surrogatepass")
-        wbytes = u8.translate(WORD_TABLE, CONTINUATION)
-        wb = b" " + b" ".join(wbytes.split()) + b" "
-        self.wbytes = wbytes
         self.wmap: list[int] | None = None
-        # '*' edges and spaced-out letters need the exact word view; runs of one-letter tokens are
-        # found by the automaton itself (its " x y " keys), which then asks for this rebuild.
-        if b"*" in wb or (join_runs and SINGLE_RUN.search(wb)):
-            wtext, self.wmap = word_view_from_bytes(wbytes)
-            wb = wtext.encode("ascii")
-        self.wb = wb
-        self.wlen = len(wb)
         self.wstarts: list[int] | None = None
         self.cmap: list[int] | None = None
-        if len(u8) == len(folded):  # ASCII: no Chinese view needed
-            self.classes = u8.translate(CLASS_TABLE)
+        u8 = folded.encode("utf-8", "surrogatepass")
+        ascii_only = len(u8) == len(folded)
+        classes = u8.translate(CLASS_TABLE) if ascii_only else u8.translate(CLASS_TABLE, CONTINUATION)
+        self.classes = classes
+        if ascii_only or b"a" in classes or b"U" in classes:
+            wbytes = u8.translate(WORD_TABLE, CONTINUATION)
+            wb = b" " + b" ".join(wbytes.split()) + b" "
+            # '*' edges and spaced-out letters need the exact word view; runs of one-letter tokens
+            # are found by the automaton itself (its " x y " keys), which then asks for this rebuild.
+            if b"*" in wb or (join_runs and SINGLE_RUN.search(wb)):
+                wtext, self.wmap = word_view_from_bytes(wbytes)
+                wb = wtext.encode("ascii")
+        else:  # no Latin letter: no Latin key can match (none is made of digits alone)
+            wbytes, wb = b"", b"  "
+        self.wbytes = wbytes
+        self.wb = wb
+        self.wlen = len(wb)
+        if ascii_only:  # no Chinese view needed
             self.cbytes = b""
             self.scan = wb.decode("latin-1")
             return
-        classes = u8.translate(CLASS_TABLE, CONTINUATION)
-        self.classes = classes
         if (b"c " in classes or b" c" in classes) and _CJK_JOIN.search(classes):
             ctext, self.cmap = cjk_view(folded, classes)
             u8 = ctext.encode("utf-8", "surrogatepass")
-        self.cbytes = u8.translate(_ASCII_LOWER)
+        self.cbytes = u8.translate(_ASCII_LOWER) if b"U" in classes else u8
         self.scan = (wb + b"\n" + self.cbytes).decode("latin-1")
 
     def _to_original(self, start: int, end: int) -> tuple[int, int]:
