@@ -237,4 +237,3 @@ class StaffFlag(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-

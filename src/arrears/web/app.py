@@ -42,12 +42,18 @@ def create_app(ctx: AppContext) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    from arrears.cases.api import router as cases_router
+    from arrears.cases.pages import router as cases_pages
     from arrears.portfolio.api import router as portfolio_router
     from arrears.security.api import router as security_router
     from arrears.web.pages import router as pages_router
 
     app.include_router(security_router, prefix=API_PREFIX)
+    app.include_router(
+        cases_router, prefix=API_PREFIX
+    )  # before portfolio: its GET /cases/{id} is the full view
     app.include_router(portfolio_router, prefix=API_PREFIX)
     app.include_router(pages_router)
+    app.include_router(cases_pages)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
