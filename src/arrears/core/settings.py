@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
+    # The propensity model registry (`arrears model … --registry`); its live version scores the batch.
+    model_registry: Path = Path("./models")
 
 
 @lru_cache

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import func, insert, select, text, update
@@ -33,7 +34,8 @@ from arrears.strategy.service import active_strategy
 
 SNAPSHOT_ACCOUNTS = """
 SELECT a.id, a.creditor_id, a.account_ref, cr.code AS creditor, cr.rule_pack, a.debtor_id, d.timezone,
-       a.product, a.currency, a.status,
+       a.product, a.currency, a.status, a.loan_amount, CAST(a.annual_rate AS TEXT) AS annual_rate,
+       a.contract_date,
        a.principal, a.interest, a.penalty, a.fees, a.overdue_since, a.placement_date, a.accrued_through,
        CAST(a.daily_penalty_rate AS TEXT) AS daily_penalty_rate, a.bucket,
        c.id AS case_id, c.ability, c.willingness, c.flags,
@@ -131,7 +133,8 @@ def run_batch(
         features_sql(dialect(engine)),
         {"snap": conform(accounts, SNAP_SCHEMA), "aged": aged, "currencies": currency_table()},
     )
-    feats, summary.score_source = score_features(feats)
+    live = _live_scores(ctx, accounts, aged, as_of)
+    feats, summary.score_source = score_features(feats, live)
     plan = run(
         engine,
         planner_sql(strategy, as_of, dialect(engine)),
@@ -222,13 +225,76 @@ def currency_table() -> pa.Table:
     return pa.table({"code": codes, "scale": [10 ** MINOR_UNITS[c] for c in codes]})
 
 
-def score_features(feats: pa.Table) -> tuple[pa.Table, str]:
-    """Propensity to pay within 30 days. Until a model is trained and promoted, a transparent prior:
-    a logistic curve falling with days past due (R9: replaced by `arrears model` output when live)."""
+def score_features(feats: pa.Table, live: tuple[pl.DataFrame, str] | None = None) -> tuple[pa.Table, str]:
+    """Propensity to pay within 30 days: the registry's live model when there is one (R9); until a
+    model is trained and promoted, a transparent prior — a logistic curve falling with days past due."""
+    i = feats.schema.get_field_index("score")
+    if live is not None:
+        scored, source = live
+        ids = pl.DataFrame({"account_id": feats["id"].to_pylist()})
+        id_col = "account_id" if "account_id" in scored.columns else scored.columns[0]
+        scores = scored.select(pl.col(id_col).cast(pl.Int64).alias("account_id"), "score")
+        joined = ids.join(scores, on="account_id", how="left")
+        return feats.set_column(i, "score", joined["score"].fill_null(0.0).to_arrow()), source
     dpd = np.asarray(pc.fill_null(feats["days_past_due"], 0), dtype=np.float64)
     prior = 1.0 / (1.0 + np.exp(-(0.6 - 0.03 * dpd)))
-    i = feats.schema.get_field_index("score")
     return feats.set_column(i, "score", pa.array(np.round(prior, 6))), "prior:dpd-logistic"
+
+
+def _live_scores(
+    ctx: AppContext, accounts: pa.Table, aged: pa.Table, as_of: date
+) -> tuple[pl.DataFrame, str] | None:
+    """Score with the live propensity model, on post-ageing balances and the last 90 days of payments."""
+    from arrears.scoring.features import build_propensity_features
+    from arrears.scoring.service import ModelRegistry, score_with_live_model
+
+    root = ctx.settings.model_registry
+    if not root.exists() or ModelRegistry(root).live_version() is None:
+        return None
+    snap = pl.from_arrow(
+        accounts.select(
+            [
+                "id",
+                "principal",
+                "interest",
+                "penalty",
+                "fees",
+                "loan_amount",
+                "annual_rate",
+                "product",
+                "contract_date",
+            ]
+        )
+    )
+    post = pl.from_arrow(aged.select(["id", "accrued", "days_past_due", "bucket"]))
+    assert isinstance(snap, pl.DataFrame) and isinstance(post, pl.DataFrame)
+    frame = (
+        snap.join(post, on="id")
+        .with_columns(
+            (pl.col("penalty") + pl.col("accrued")).alias("penalty"),
+            pl.col("annual_rate").cast(pl.Float64, strict=False),
+            pl.col("contract_date").cast(pl.String).str.to_date(strict=False),
+        )
+        .rename({"id": "account_id"})
+        .drop("accrued")
+    )
+    since = as_of - timedelta(days=90)
+    payments = pl.from_arrow(
+        read_arrow(
+            ctx.engine,
+            (
+                "SELECT account_id, effective_date AS paid_on, amount FROM ledger_transactions "
+                f"WHERE kind = 'payment' AND effective_date > '{since.isoformat()}' AND effective_date <= '{as_of.isoformat()}'"
+            ),
+        )
+    )
+    assert isinstance(payments, pl.DataFrame)
+    if payments.height:
+        payments = payments.with_columns(pl.col("paid_on").cast(pl.String).str.to_date())
+    else:
+        payments = pl.DataFrame(schema={"account_id": pl.Int64, "paid_on": pl.Date, "amount": pl.Int64})
+    features = build_propensity_features(frame, as_of, payments=payments)
+    return score_with_live_model(features, root)
 
 
 def _with_priority(plan: pa.Table) -> pa.Table:
