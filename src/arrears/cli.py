@@ -35,6 +35,7 @@ def _root(
 
 def _wire() -> None:
     from arrears import demo as demo_cli
+    from arrears.cases import cli as cases_cli
     from arrears.compliance import cli as compliance_cli
     from arrears.compliance import screen_cli
     from arrears.portfolio import cli as portfolio_cli
@@ -55,6 +56,7 @@ def _wire() -> None:
     strategy_cli.register(app)
     web_cli.register(app)
     quality_cli.register(app)
+    cases_cli.register(app)
 
 
 _wire()
