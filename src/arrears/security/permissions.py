@@ -69,6 +69,59 @@ PERMISSIONS: dict[str, Rule] = {
         frozenset({"team_lead", "manager"}), scoped=True, description="assign, hand over cases"
     ),
     "assignment.manage": Rule(frozenset({"manager"}), description="assignment rules and collector profiles"),
+    # Plans and concessions (R13, R16): made within authority, above it approved by a second person.
+    "plans.read": Rule(ALL_ROLES, scoped=True, description="read a case's plans and concessions"),
+    "plans.create": Rule(
+        frozenset({"collector", "team_lead", "agency", "manager"}), scoped=True, description="make a plan"
+    ),
+    "plans.approve": Rule(
+        frozenset({"team_lead", "manager"}),
+        scoped=True,
+        description="approve or reject a plan (maker-checker)",
+    ),
+    "affordability.assess": Rule(
+        frozenset({"collector", "team_lead", "agency", "manager"}),
+        scoped=True,
+        description="assess affordability",
+    ),
+    "authority.configure": Rule(
+        frozenset({"manager", "admin"}), description="set authority limits per creditor"
+    ),
+    "statements.read": Rule(ALL_ROLES, scoped=True, description="an account's progress statement (R14)"),
+    # Legal route (R15, R19).
+    "legal.read": Rule(ALL_ROLES, scoped=True, description="read escalations, stages and costs"),
+    "legal.notice": Rule(
+        frozenset({"collector", "team_lead", "legal", "manager"}),
+        scoped=True,
+        description="issue a formal notice",
+    ),
+    "legal.escalate": Rule(
+        frozenset({"collector", "team_lead", "manager"}), scoped=True, description="request the legal route"
+    ),
+    "legal.approve": Rule(
+        frozenset({"team_lead", "manager"}), scoped=True, description="approve or reject an escalation"
+    ),
+    "legal.handover": Rule(
+        frozenset({"team_lead", "legal", "manager"}), scoped=True, description="hand over with the case file"
+    ),
+    "legal.stage": Rule(
+        frozenset({"legal", "manager"}), scoped=True, description="record legal stages and costs"
+    ),
+    # The case file leaves the system with personal data: the legal route only (CN-D1).
+    "cases.casefile": Rule(
+        frozenset({"team_lead", "legal", "manager"}), scoped=True, description="export the case file archive"
+    ),
+    # Documents per case (R5).
+    "documents.read": Rule(
+        CASE_WORKERS | {"qc_inspector", "manager", "compliance_officer"},
+        scoped=True,
+        description="read documents",
+    ),
+    "documents.upload": Rule(CASE_WORKERS | {"manager"}, scoped=True, description="upload an attachment"),
+    "documents.generate": Rule(CASE_WORKERS | {"manager"}, scoped=True, description="issue a letter"),
+    "letterheads.set": Rule(
+        frozenset({"manager", "admin"}), description="a creditor's contact details on letters"
+    ),
     "audit.read": Rule(frozenset({"compliance_officer", "admin"}), description="read the audit trail"),
     "users.list": Rule(frozenset({"admin"}), description="list users"),
     "users.create": Rule(frozenset({"admin"}), description="create users and teams"),

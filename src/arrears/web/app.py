@@ -44,6 +44,10 @@ def create_app(ctx: AppContext) -> FastAPI:
 
     from arrears.cases.api import router as cases_router
     from arrears.cases.pages import router as cases_pages
+    from arrears.documents.api import router as documents_router
+    from arrears.legal.api import router as legal_router
+    from arrears.plans.api import router as plans_router
+    from arrears.plans.pages import router as plans_pages
     from arrears.portfolio.api import router as portfolio_router
     from arrears.security.api import router as security_router
     from arrears.web.pages import router as pages_router
@@ -53,7 +57,10 @@ def create_app(ctx: AppContext) -> FastAPI:
         cases_router, prefix=API_PREFIX
     )  # before portfolio: its GET /cases/{id} is the full view
     app.include_router(portfolio_router, prefix=API_PREFIX)
+    for feature_router in (plans_router, legal_router, documents_router):
+        app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.include_router(cases_pages)
+    app.include_router(plans_pages)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
