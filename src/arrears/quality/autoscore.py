@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from arrears.core.money import format_major, minor_units
 from arrears.quality.conversation import (
@@ -51,8 +51,9 @@ from arrears.quality.scorecards import CHECKS, Scorecard, ScorecardItem
 # Results.
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
+    """Where an item was decided: a span of one turn. (Tuples: a transcript makes dozens.)"""
+
     turn: int
     speaker: str
     start: int  # character offsets inside the turn's text
@@ -76,8 +77,9 @@ class Evidence:
 Source = Literal["machine", "inspector"]
 
 
-@dataclass(frozen=True, slots=True)
-class ItemResult:
+class ItemResult(NamedTuple):
+    """One scorecard item decided (or left to an inspector), with evidence and a confidence."""
+
     item: str
     title: str
     passed: bool | None  # None: a manual item not yet decided
@@ -168,8 +170,8 @@ def apply_decisions(result: ScoreResult, decisions: Mapping[str, bool], pass_mar
     if unknown:
         raise KeyError(f"no item {unknown[0]!r} in {result.scorecard}")
     items = tuple(
-        replace(
-            i, passed=decisions[i.item], confidence=1.0, source="inspector", reason="decided by an inspector"
+        i._replace(
+            passed=decisions[i.item], confidence=1.0, source="inspector", reason="decided by an inspector"
         )
         if i.item in decisions
         else i
@@ -348,8 +350,9 @@ def chinese_numeral(text: str) -> int | None:
     return result + section + number
 
 
-@dataclass(frozen=True, slots=True)
-class Figure:
+class Figure(NamedTuple):
+    """An amount, date or rate stated by the agent (a tuple: thousands are made per second)."""
+
     kind: Literal["amount", "date", "rate"]
     turn: int
     start: int
@@ -1067,7 +1070,7 @@ assert set(_CHECKS) == CHECKS, "every check named in scorecards.CHECKS is implem
 
 
 def _manual(item: ScorecardItem) -> ItemResult:
-    return replace(_result(item, None, 0.0, "manual item: awaiting an inspector"), manual=True)
+    return _result(item, None, 0.0, "manual item: awaiting an inspector")._replace(manual=True)
 
 
 _COMPILED: dict[str, CompiledScorecard] = {}

@@ -265,7 +265,12 @@ _CAPS_ALLOWED = frozenset(
 _RAISED_TAG = re.compile(RAISED_VOICE_TAGS, re.IGNORECASE)
 _BANG = re.compile(r"[!！][!！]+")
 _CAPS = re.compile(r"[A-Z][A-Z']*(?:[ ,]+[A-Z][A-Z']*)+")
-_BRACKET = re.compile(r"[【\[(（]")
+
+
+def _has_bracket(text: str) -> bool:
+    return "【" in text or "[" in text or "(" in text or "（" in text
+
+
 _OVERLAP = re.compile(OVERLAP_TAGS, re.IGNORECASE)
 _SILENCE = re.compile(SILENCE_TAGS, re.IGNORECASE)
 _ANNOTATION = re.compile(r"【[^】]{0,16}】|\[[^\]]{0,24}\]")
@@ -328,9 +333,10 @@ def raised_voice_marks(turns: Sequence[Turn], joined: Joined) -> list[RaisedVoic
     """Raised-voice markers in the raw joined text: annotations, runs of !!, runs of ALL-CAPS words."""
     text = joined.text
     found: list[tuple[int, int, Literal["annotation", "exclamation", "caps"]]] = []
-    if _BRACKET.search(text) is not None:
+    if _has_bracket(text):
         found.extend((m.start(), m.end(), "annotation") for m in _RAISED_TAG.finditer(text))
-    found.extend((m.start(), m.end(), "exclamation") for m in _BANG.finditer(text))
+    if "!!" in text or "！！" in text or "!！" in text or "！!" in text:  # str search beats a regex scan
+        found.extend((m.start(), m.end(), "exclamation") for m in _BANG.finditer(text))
     n = len(text)
     for m in _CAPS.finditer(text):
         s, e = m.start(), m.end()
@@ -358,7 +364,7 @@ def conversation_features(
     annotated: set[int] = set()
     overlap_turns: set[int] = set()
     silence_annotations = 0
-    if _BRACKET.search(text) is not None:
+    if _has_bracket(text):
         annotated = {joined.locate(m.start())[0] for m in _ANNOTATION.finditer(text)}
         overlap_turns = {joined.locate(m.start())[0] for m in _OVERLAP.finditer(text)}
         silence_annotations = len(_SILENCE.findall(text))
