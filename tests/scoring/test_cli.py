@@ -208,6 +208,22 @@ def test_unreadable_inputs_exit_non_zero(workdir: Path, model_path: Path) -> Non
         ["model", "score", "--model", str(model_path), "--data", str(empty), "--out", str(workdir / "c.csv")],
     )
     assert r.exit_code != 0 and "empty" in r.output
+    ragged = workdir / "ragged.csv"
+    ragged.write_text("id,a,b\n1,2,3\n2,3,4,5\n", encoding="utf-8")
+    r = runner.invoke(
+        app,
+        [
+            "model",
+            "score",
+            "--model",
+            str(model_path),
+            "--data",
+            str(ragged),
+            "--out",
+            str(workdir / "c.csv"),
+        ],
+    )
+    assert r.exit_code != 0 and "row 2 (line 3)" in r.output and "4 fields" in r.output
     not_model = workdir / "train.csv"
     r = runner.invoke(
         app,

@@ -9,6 +9,7 @@ the promoted model, and a promotion is recorded with its time and the version it
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import hashlib
 import io
@@ -89,12 +90,32 @@ def read_table(path: Path) -> tuple[pl.DataFrame, str]:
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False)
     except (pl.exceptions.PolarsError, ValueError) as exc:
+        where = _first_ragged_row(data)
+        if where is not None:
+            row, fields, expected = where
+            raise TableError(
+                f"{path}: {fields} fields where the header has {expected} (a comma or quote out of place?)",
+                row=row,
+            ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValidationFailed(f"{path} is not a readable CSV table: {first}") from None
     df = df.rename({c: c.strip() for c in df.columns})
     if df.height == 0:
         raise ValidationFailed(f"{path} has a header but no rows")
     return df, digest
+
+
+def _first_ragged_row(data: bytes) -> tuple[int, int, int] | None:
+    """(1-based data row, its field count, the header's) of the first row that does not fit the header."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+    try:
+        header = next(reader)
+        for i, record in enumerate(reader, start=1):
+            if record and len(record) != len(header):
+                return i, len(record), len(header)
+    except csv.Error:
+        return None
+    return None
 
 
 def frame_sha256(df: pl.DataFrame) -> str:
