@@ -679,7 +679,7 @@ class _Ctx:
         return found
 
     def check_figures(self, params: Mapping[str, Any]) -> tuple[list[Evidence], list[Evidence], int]:
-        """(mismatches, matches, unchecked) of the stated figures against the account's true figures."""
+        """(mismatches, the first three matches, unchecked count) of the stated figures against the account."""
         key = (params.get("amount_tolerance_minor", 100), str(params.get("rate_tolerance_percent", "0.01")))
         cached = self._checked.get(key)
         if cached is None:
@@ -691,7 +691,7 @@ class _Ctx:
         if account is None:
             return [], [], len(self.figures)
         bad: list[Evidence] = []
-        good: list[Evidence] = []
+        good: list[tuple[Hit, str]] = []  # evidence is made for the first few only
         unchecked = 0
         amounts = account.amounts
         cur = account.currency
@@ -704,36 +704,36 @@ class _Ctx:
                 fields = [k for k in _CONTEXT_FIELDS.get(f.context or "", ()) if k in amounts]
                 if fields:
                     if any(abs(stated - amounts[k]) <= tol for k in fields):
-                        good.append(self.evidence(hit, "matches the account"))
+                        good.append((hit, "matches the account"))
                     else:
                         true = amounts[fields[0]]
                         note = f"stated {format_major(stated, cur)}; account {fields[0][:-6]} {format_major(true, cur)}"
                         bad.append(self.evidence(hit, note))
                 elif any(abs(stated - v) <= tol for v in every):
-                    good.append(self.evidence(hit, "matches the account"))
+                    good.append((hit, "matches the account"))
                 elif f.context in ("plan", "plan_instalment") and balance is not None:
                     if stated > balance + tol:
                         note = f"offer of {format_major(stated, cur)} exceeds the balance {format_major(balance, cur)}"
                         bad.append(self.evidence(hit, note))
                     else:
-                        good.append(self.evidence(hit, "within the balance"))
+                        good.append((hit, "within the balance"))
                 else:
                     unchecked += 1
             elif f.kind == "date" and f.context == "due" and account.due_date is not None:
                 due = account.due_date
                 if (f.month, f.day) == (due.month, due.day) and f.year in (None, due.year):
-                    good.append(self.evidence(hit, "matches the due date"))
+                    good.append((hit, "matches the due date"))
                 else:
                     bad.append(self.evidence(hit, f"account due date is {due.isoformat()}"))
             elif f.kind == "rate" and f.context == "rate" and account.annual_rate_percent is not None:
                 assert f.rate is not None
                 if abs(f.rate - account.annual_rate_percent) <= rate_tol:
-                    good.append(self.evidence(hit, "matches the annual rate"))
+                    good.append((hit, "matches the annual rate"))
                 else:
                     bad.append(self.evidence(hit, f"account annual rate is {account.annual_rate_percent}%"))
             else:
                 unchecked += 1
-        return bad, good, unchecked
+        return bad, [self.evidence(h, n) for h, n in good[:3]], unchecked
 
 
 # ---------------------------------------------------------------------------------------------
