@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from arrears.cli import app
@@ -15,6 +16,11 @@ from arrears.cli import app
 from .synth import labelled_table
 
 runner = CliRunner()
+
+
+def _out(result: Result) -> str:
+    """Output with Rich's line wrapping undone (long paths wrap messages at 80 columns)."""
+    return " ".join(result.output.split())
 
 
 def _write(df: pl.DataFrame, path: Path) -> Path:
@@ -151,7 +157,7 @@ def test_missing_column_is_a_clear_error(model_path: Path, workdir: Path) -> Non
         ["model", "score", "--model", str(model_path), "--data", str(data), "--out", str(workdir / "x.csv")],
     )
     assert result.exit_code != 0
-    assert "has_job" in result.output and "Traceback" not in result.output
+    assert "has_job" in _out(result) and "Traceback" not in _out(result)
     assert not (workdir / "x.csv").exists()
 
 
@@ -165,7 +171,7 @@ def test_bad_value_names_row_and_column(model_path: Path, workdir: Path) -> None
         ["model", "score", "--model", str(model_path), "--data", str(data), "--out", str(workdir / "y.csv")],
     )
     assert result.exit_code != 0
-    assert "row 7" in result.output and "'x1'" in result.output and "'abc'" in result.output
+    assert "row 7" in _out(result) and "'x1'" in _out(result) and "'abc'" in _out(result)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +189,7 @@ def test_fit_argument_errors(workdir: Path, args: list[str], expected: str) -> N
         app, ["model", "fit", "--data", str(data), "--out", str(workdir / "a.json"), *args]
     )
     assert result.exit_code != 0
-    assert expected in result.output and "Traceback" not in result.output
+    assert expected in _out(result) and "Traceback" not in _out(result)
 
 
 def test_unreadable_inputs_exit_non_zero(workdir: Path, model_path: Path) -> None:
@@ -200,14 +206,14 @@ def test_unreadable_inputs_exit_non_zero(workdir: Path, model_path: Path) -> Non
             str(workdir / "b.json"),
         ],
     )
-    assert missing.exit_code != 0 and "not found" in missing.output
+    assert missing.exit_code != 0 and "not found" in _out(missing)
     empty = workdir / "empty.csv"
     empty.write_text("", encoding="utf-8")
     r = runner.invoke(
         app,
         ["model", "score", "--model", str(model_path), "--data", str(empty), "--out", str(workdir / "c.csv")],
     )
-    assert r.exit_code != 0 and "empty" in r.output
+    assert r.exit_code != 0 and "empty" in _out(r)
     ragged = workdir / "ragged.csv"
     ragged.write_text("id,a,b\n1,2,3\n2,3,4,5\n", encoding="utf-8")
     r = runner.invoke(
@@ -223,7 +229,7 @@ def test_unreadable_inputs_exit_non_zero(workdir: Path, model_path: Path) -> Non
             str(workdir / "c.csv"),
         ],
     )
-    assert r.exit_code != 0 and "row 2 (line 3)" in r.output and "4 fields" in r.output
+    assert r.exit_code != 0 and "row 2 (line 3)" in _out(r) and "4 fields" in _out(r)
     not_model = workdir / "train.csv"
     r = runner.invoke(
         app,
@@ -238,7 +244,7 @@ def test_unreadable_inputs_exit_non_zero(workdir: Path, model_path: Path) -> Non
             str(workdir / "d.csv"),
         ],
     )
-    assert r.exit_code != 0 and "not a model file" in r.output
+    assert r.exit_code != 0 and "not a model file" in _out(r)
 
 
 def test_gb18030_file_is_read(model_path: Path, workdir: Path) -> None:
@@ -308,17 +314,17 @@ def test_registry_register_list_promote_and_score_live(model_path: Path, workdir
     assert fit2.exit_code == 0, fit2.output
     assert json.loads(fit2.stdout)["registered_version"] == "v2"
     again = runner.invoke(app, ["model", "register", str(model_path), "--registry", str(reg)])
-    assert again.exit_code != 0 and "already registered as v1" in again.output
+    assert again.exit_code != 0 and "already registered as v1" in _out(again)
 
     no_live = runner.invoke(
         app, ["model", "score", "--data", str(data), "--out", str(workdir / "s.csv"), "--registry", str(reg)]
     )
-    assert no_live.exit_code != 0 and "no live model" in no_live.output
+    assert no_live.exit_code != 0 and "no live model" in _out(no_live)
 
     assert runner.invoke(app, ["model", "promote", "v1", "--registry", str(reg)]).exit_code == 0
     assert runner.invoke(app, ["model", "promote", "v2", "--registry", str(reg)]).exit_code == 0
     bad = runner.invoke(app, ["model", "promote", "v9", "--registry", str(reg)])
-    assert bad.exit_code != 0 and "v9" in bad.output
+    assert bad.exit_code != 0 and "v9" in _out(bad)
 
     listed = json.loads(runner.invoke(app, ["model", "list", "--registry", str(reg), "--json"]).stdout)
     assert listed["live"] == "v2"
@@ -354,7 +360,7 @@ def test_a_tampered_registry_version_is_refused(model_path: Path, workdir: Path)
     stored = reg / "v1.json"
     stored.write_text(stored.read_text(encoding="utf-8").replace('"paid"', '"paid2"', 1), encoding="utf-8")
     r = runner.invoke(app, ["model", "promote", "v1", "--registry", str(reg)])
-    assert r.exit_code != 0 and "changed since it was registered" in r.output
+    assert r.exit_code != 0 and "changed since it was registered" in _out(r)
 
 
 def test_same_seed_gives_the_same_scores(workdir: Path) -> None:

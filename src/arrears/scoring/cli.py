@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from arrears.core.cli_support import console, fail, print_json
@@ -31,6 +32,11 @@ _METRIC_HEADERS = (
     ("ece", "ECE 校准误差"),
     ("log_loss", "Log loss"),
 )
+
+
+def _fail(message: str) -> typer.Exit:
+    # messages quote user data (cell values, file names): never let Rich read them as markup
+    return fail(escape(message))
 
 
 def register(app: typer.Typer) -> None:
@@ -71,11 +77,11 @@ def register(app: typer.Typer) -> None:
         from arrears.scoring import service
 
         if calibration not in CALIBRATION_METHODS:
-            raise fail(f"--calibration must be one of {', '.join(CALIBRATION_METHODS)}, not {calibration!r}")
+            raise _fail(f"--calibration must be one of {', '.join(CALIBRATION_METHODS)}, not {calibration!r}")
         try:
             opts = FitOptions(test_size=test_size, seed=seed, calibration=calibration)
         except ValueError as exc:
-            raise fail(str(exc)) from None
+            raise _fail(str(exc)) from None
         try:
             with (
                 console.status("training …")
@@ -93,7 +99,7 @@ def register(app: typer.Typer) -> None:
                 )
             entry = service.ModelRegistry(registry).register(out) if register_model else None
         except ArrearsError as exc:
-            raise fail(exc.message) from None
+            raise _fail(exc.message) from None
 
         training = result.model.meta["training"]
         if as_json:
@@ -145,10 +151,10 @@ def register(app: typer.Typer) -> None:
             f"calibration: {cal.method}" + (f" (5-fold CV Brier: {cal.cv_brier})" if cal.cv_brier else "")
         )
         if result.model.spec.dropped:
-            out_console.print(f"not used as features: {result.model.spec.dropped}")
-        out_console.print(f"model: {out}\nreport: {html_path}")
+            out_console.print(escape(f"not used as features: {result.model.spec.dropped}"))
+        out_console.print(escape(f"model: {out}\nreport: {html_path}"))
         if entry:
-            out_console.print(f"registered as {entry.version} in {registry}")
+            out_console.print(escape(f"registered as {entry.version} in {registry}"))
 
     @model.command("score")
     def score_cmd(
@@ -175,18 +181,18 @@ def register(app: typer.Typer) -> None:
             model = load_model(model_path) if model_path else service.ModelRegistry(registry).load()
             result = service.score_csv(model, data, out, reasons=reasons, id_column=id_column)
         except ArrearsError as exc:
-            raise fail(exc.message) from None
+            raise _fail(exc.message) from None
         unseen = result.encode.unseen_categories
         if as_json:
             print_json({"rows": result.rows, "out": str(out), "unseen_categories": unseen})
             return
         for col, n in unseen.items():
             console.print(
-                f"[yellow]note:[/yellow] {n} value(s) of {col!r} were not seen in training "
+                f"[yellow]note:[/yellow] {n} value(s) of {escape(repr(col))} were not seen in training "
                 "(scored as the 'other'/missing category)",
                 highlight=False,
             )
-        console.print(f"scored {result.rows} rows → {out}", highlight=False)
+        console.print(escape(f"scored {result.rows} rows → {out}"), highlight=False)
 
     @model.command("register")
     def register_cmd(
@@ -201,11 +207,11 @@ def register(app: typer.Typer) -> None:
         try:
             entry = service.ModelRegistry(registry).register(path, note=note)
         except ArrearsError as exc:
-            raise fail(exc.message) from None
+            raise _fail(exc.message) from None
         if as_json:
             print_json(entry.__dict__)
         else:
-            console.print(f"registered {path} as {entry.version}", highlight=False)
+            console.print(escape(f"registered {path} as {entry.version}"), highlight=False)
 
     @model.command("list")
     def list_cmd(registry: RegistryOpt = Path("models"), as_json: JsonOpt = False) -> None:
@@ -217,7 +223,7 @@ def register(app: typer.Typer) -> None:
             entries = reg.entries()
             live = reg.live_version()
         except ArrearsError as exc:
-            raise fail(exc.message) from None
+            raise _fail(exc.message) from None
         if as_json:
             print_json(
                 {"live": live, "versions": [e.__dict__ | {"live": e.version == live} for e in entries]}
@@ -230,11 +236,11 @@ def register(app: typer.Typer) -> None:
             table.add_row(
                 e.version,
                 "●" if e.version == live else "",
-                e.target,
+                escape(e.target),
                 f"{e.auc:.4f}" if e.auc is not None else "",
                 e.created_at,
                 e.registered_at,
-                e.note or "",
+                escape(e.note or ""),
             )
         Console().print(table)
 
@@ -250,7 +256,7 @@ def register(app: typer.Typer) -> None:
         try:
             entry = service.ModelRegistry(registry).promote(version)
         except ArrearsError as exc:
-            raise fail(exc.message) from None
+            raise _fail(exc.message) from None
         if as_json:
             print_json({"live": entry.version})
         else:
