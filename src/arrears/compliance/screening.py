@@ -845,19 +845,10 @@ class Screener:
         triggered: dict[str, _Pattern] = {}
         wlen = prep.wlen
         hits = list(hits)
-        for end_index, (
-            klen,
-            is_word,
-            interesting,
-            conduct_entries,
-            allow,
-            vm_entries,
-            opt_out,
-            key_patterns,
-            redo,
-        ) in hits:
-            if not interesting and not (voicemail and vm_entries):
+        for end_index, payload in hits:
+            if not payload[2] and not (voicemail and payload[5]):
                 continue  # the commonest hit: a voicemail item outside a voicemail
+            klen, is_word, _, conduct_entries, allow, vm_entries, opt_out, key_patterns, redo = payload
             if redo and rescan:
                 bits = 0
                 for _, payload in hits:
