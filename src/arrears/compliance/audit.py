@@ -316,8 +316,12 @@ class _Grouping:
         n = self.n
         cum = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(qual[self.order], out=cum[1:])
-        lo_slot = self.start[self.rank] if lo is None else np.searchsorted(self.keys, self.group * n + lo)
-        counts = cum[self.rank] - cum[np.minimum(lo_slot, self.rank)]
+        slots = np.arange(n)
+        if lo is None:
+            lo_slot = self.start
+        else:  # queries in slot order are (nearly) sorted, which keeps the search cache-friendly
+            lo_slot = np.minimum(np.searchsorted(self.keys, self.keys - self.order + lo[self.order]), slots)
+        counts = (cum[slots] - cum[lo_slot])[self.rank]
         return np.where(self.valid, counts, 0)
 
 
@@ -397,9 +401,10 @@ def _evaluate(
         return hist & (kind == k).to_numpy()
 
     # -- contacts: normalised codes (contacts of attempts and opt-out scopes share one code space)
-    contacts = df["contact"]
-    contact_kinds = contacts.replace_strict(table["value"], table["kind"], default=None)
-    contact_norm = contacts.replace_strict(table["value"], table["norm"], default=None)
+    looked_up = df.select("contact").join(
+        table, left_on="contact", right_on="value", how="left", maintain_order="left"
+    )
+    contact_kinds, contact_norm, phone_zones = looked_up["kind"], looked_up["norm"], looked_up["zones"]
     scope_norm = scope.replace_strict(table["value"], table["norm"], default=None)
     both = _codes(pl.concat([contact_norm, scope_norm]))
     contact_code, scope_code = both[:n], both[n:]
@@ -411,7 +416,6 @@ def _evaluate(
         pl.Series(list(person_zones.values()), dtype=pl.String),
         default=None,
     )
-    phone_zones = contacts.replace_strict(table["value"], table["zones"], default=None)
     zone_str = pl.select(
         pl.when(pl.Series(cand))
         .then(
@@ -452,17 +456,24 @@ def _evaluate(
     def day_starts(back: int) -> np.ndarray:
         out = np.zeros(n, dtype=np.int64)
         for zid, sel in zone_rows.items():
-            days, inv = np.unique(local_dayno[sel] - back, return_inverse=True)
-            starts = np.array(
-                [to_us(day_start(day_zone_names[zid], _date(int(d)))) for d in days], dtype=np.int64
+            if not len(sel):
+                continue
+            days = local_dayno[sel] - back
+            first = int(days.min())
+            span = np.array(
+                [
+                    to_us(day_start(day_zone_names[zid], _date(first + d)))
+                    for d in range(int(days.max()) - first + 1)
+                ],
+                dtype=np.int64,
             )
-            out[sel] = starts[inv.reshape(-1)]
+            out[sel] = span[days - first]
         return out
 
     def outside_window(rows: np.ndarray, lo_min: int, hi_min: int) -> np.ndarray:
         out = np.zeros(n, dtype=bool)
         ids = zone_id[rows]
-        for tid in np.unique(ids).tolist():
+        for tid in np.flatnonzero(np.bincount(ids, minlength=1)).tolist() if len(ids) else []:
             sel = rows[ids == tid]
             for z in tuples[tid]:
                 mins, _ = local_minutes_and_days(z, at[sel])

@@ -38,7 +38,6 @@ from arrears.compliance.rules import (
     ScreenFn,
     TextChecker,
     consent_classes,
-    in_force,
     ordered,
     reason,
     text_violations,
@@ -297,6 +296,7 @@ class Guard:
     def __init__(self, pack: Pack, screen: ScreenFn | None = None) -> None:
         self.pack = pack
         self.text = TextChecker(pack, screen)
+        self._effective = {r.id: r.effective_from for r in pack.rules}
 
     def decide(self, proposed: ProposedContact, history: ContactHistory) -> Decision:
         p = proposed
@@ -304,9 +304,11 @@ class Guard:
         pack = self.pack
         at_us = to_us(p.at)
         utc_day = p.at.astimezone(UTC).date()
+        effective = self._effective
 
-        def active(rid: str) -> bool:
-            return in_force(pack, rid, utc_day)
+        def active(rid: str) -> bool:  # the rule is in the pack and had taken effect on the contact's day
+            eff = effective.get(rid)
+            return eff is not None and eff <= utc_day
 
         person_zone = history.zone_of(p.person)
         fallback = (person_zone,) if person_zone else pack.default_timezones

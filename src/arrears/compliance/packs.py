@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -130,7 +130,7 @@ class Pack:
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.rules)
 
-    @property
+    @cached_property
     def check_order(self) -> tuple[tuple[str, str], ...]:
         """Every (rule, reason code) in the pack's order: reasons are always reported in this order."""
         return tuple((r.id, code) for r in self.rules for code in r.reasons)

@@ -427,9 +427,22 @@ def _bucketed(z: ZoneInfo, t: np.ndarray, fn: Callable[[ZoneInfo, int], int]) ->
     out = np.empty(len(t), dtype=np.int64)
     if len(t) == 0:
         return out
-    buckets, inverse = np.unique(t // _BUCKET_US, return_inverse=True)
-    first = np.array([fn(z, int(b) * _BUCKET_US) for b in buckets], dtype=np.int64)
-    last = np.array([fn(z, (int(b) + 1) * _BUCKET_US - 1) for b in buckets], dtype=np.int64)
+    b = t // _BUCKET_US
+    low, high = int(b.min()), int(b.max())
+    if high - low <= 400_000:  # a contiguous table of quarter hours: no sort needed
+        buckets = np.arange(low, high + 1, dtype=np.int64)
+        inverse = b - low
+    else:
+        buckets, inverse = np.unique(b, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    used = np.zeros(len(buckets), dtype=bool)
+    used[inverse] = True
+    first = np.zeros(len(buckets), dtype=np.int64)
+    last = np.zeros(len(buckets), dtype=np.int64)
+    for k in np.flatnonzero(used).tolist():
+        start = int(buckets[k]) * _BUCKET_US
+        first[k] = fn(z, start)
+        last[k] = fn(z, start + _BUCKET_US - 1)
     out[:] = first[inverse]
     mixed = np.nonzero((first != last)[inverse])[0]
     for i in mixed:  # a transition inside this quarter hour: exact, one by one
