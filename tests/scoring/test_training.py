@@ -157,3 +157,18 @@ def test_typed_frame_fits_like_text() -> None:
     a = fit_table(text, target="paid", id_column="account", options=FitOptions(seed=1))
     b = fit_table(typed, target="paid", id_column="account", options=FitOptions(seed=1))
     assert a.summary() == b.summary()
+
+
+def test_time_column_errors_are_named() -> None:
+    df = labelled_table(300, seed=4)
+    with pytest.raises(TableError) as err:
+        fit_table(df.with_columns(pl.lit("2025-01-01").alias("opened")), target="paid", time_column="opened")
+    assert err.value.column == "opened"
+    holes = df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise(pl.col("opened")).alias("opened")
+    )
+    with pytest.raises(TableError) as err:
+        fit_table(holes, target="paid", time_column="opened")
+    assert (err.value.column, err.value.row) == ("opened", 5)
+    with pytest.raises(TableError, match="dates or numbers"):
+        fit_table(df, target="paid", time_column="channel")

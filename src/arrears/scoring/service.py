@@ -139,7 +139,10 @@ class FitResult:
 
 def _time_order(df: pl.DataFrame, time_column: str) -> np.ndarray:
     """Sortable numbers for the time column (dates → days, numbers as they are); missing is an error."""
-    spec = infer_spec(df.select(time_column))
+    try:
+        spec = infer_spec(df.select(time_column))
+    except TableError:
+        raise TableError("the time column is empty or holds one value only", column=time_column) from None
     column = spec.columns[0]
     if column.kind not in ("date", "numeric"):
         raise TableError("the time column must hold dates or numbers", column=time_column)
