@@ -95,7 +95,7 @@ class Progress:
     paid: int
     remaining: int
     due_to_date: int  # instalments due on or before as_of, summed
-    shortfall: int  # what is due to date and not paid
+    shortfall: int  # what is past its due date and not paid
     next_due: date | None
     next_amount: int  # the unpaid part of the next instalment
     broken_on: date | None  # the first day after the grace of the first missed instalment
@@ -121,6 +121,7 @@ def evaluate(
     cumulative = 0
     broken_on: date | None = None
     due_to_date = 0
+    past_due = 0
     rows: list[InstalmentProgress] = []
     next_due: date | None = None
     next_amount = 0
@@ -131,6 +132,8 @@ def evaluate(
         deadline = s.due_date + timedelta(days=grace_days)
         if s.due_date <= as_of:
             due_to_date += s.amount
+        if s.due_date < as_of:
+            past_due += s.amount
         missed = deadline < as_of and paid_by(deadline) < cumulative
         if missed and broken_on is None:
             broken_on = deadline + timedelta(days=1)
@@ -145,7 +148,7 @@ def evaluate(
         if covered < s.amount and next_due is None:
             next_due, next_amount = s.due_date, s.amount - covered
         rows.append(InstalmentProgress(s.seq, s.due_date, s.amount, covered, state))
-    shortfall = max(due_to_date - paid, 0)
+    shortfall = max(past_due - paid, 0)
     if paid >= total:
         status = "completed"
     elif broken_on is not None:
