@@ -20,8 +20,10 @@ How a text is screened
    "subway"). Both lexicons are always screened: mixed-language evasion is common.
 3. A few compiled regular expressions cover what a list cannot (a named organ in "我是XX法院",
    a lawful notice of a filed case, ID, card and social-security numbers, amounts in a
-   voicemail). Each runs only when a trigger term was found (or the text holds nine or more
-   digits, or the channel is a voicemail), so the common path is one automaton pass.
+   voicemail). Each runs only when a trigger term was found (or the text holds a digit shape
+   — a nine-digit run, ddd-dd-dddd, dddd dddd dddd — or the channel is a voicemail), so the
+   common path is one automaton pass. ID numbers are checked with the GB 11643 check digit and
+   card numbers with Luhn before they count.
 
 Verdict policy
 --------------
@@ -33,6 +35,13 @@ Verdict policy
   cues, a bare legal word (起诉, 法院, lawsuit, attorney, garnish) outside an allow-listed
   lawful phrase, a lawyer or mediator claim.
 * ``pass`` — nothing found.
+
+Severity is data: each lexicon file gives its category's default and an entry may override it
+(a few softer wordings of a blocking category are `review`, e.g. "contact your employer" or
+"我是律师"). `BLOCKING_CATEGORIES` names the categories whose default is `block`.
+
+Flags: one per stretch of text and category (overlapping findings of one category are merged
+into one span); ordered by position. `match` is always ``text[start:end]`` of the original.
 
 Allow list: a conduct finding lying wholly inside an allow-listed lawful phrase is dropped —
 the legally required disclosures ("this is an attempt to collect a debt", validation-notice
@@ -69,7 +78,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
@@ -97,11 +106,16 @@ __all__ = [
     "BLOCKING_CATEGORIES",
     "CATEGORIES",
     "CHANNELS",
+    "CHANNEL_CATEGORIES",
     "PACKS",
     "Flag",
     "LexiconError",
+    "LexiconInfo",
     "ScreenResult",
     "Screener",
+    "check_channel",
+    "check_language",
+    "check_pack",
     "screen_text",
 ]
 
@@ -708,9 +722,8 @@ class Screener:
             # phrase?, voicemail entries, opt-out?, triggered patterns, rescan bits (1 traditional
             # character, 2 spaced-out letters)
             redo = (1 if info.trad else 0) | (2 if info.run else 0)
-            interesting = bool(
-                conduct or allow or opt_out or info.patterns or redo
-            )  # else only a voicemail item
+            # not interesting: only a voicemail item, skipped at once outside a voicemail
+            interesting = bool(conduct or allow or opt_out or info.patterns or redo)
             payload = (
                 len(key),
                 info.region == "W",
@@ -726,7 +739,6 @@ class Screener:
         automaton.make_automaton()
         self._automaton = automaton
         self._keys = {key: info.region for key, info in builder.keys.items()}
-        self._patterns = tuple(builder.patterns)
         self._digit_patterns = tuple(p for p in builder.patterns if p.when == "digits")
         self._voicemail_patterns = tuple(p for p in builder.patterns if p.when == "voicemail")
         versions = sorted({v for _, v in builder.files})
@@ -957,8 +969,3 @@ def _outermost(found: list[tuple[int, int, str, str, str]]) -> list[tuple[int, i
 def screen_text(text: str, **kw: Any) -> ScreenResult:
     """Screen with the shipped lexicons (`Screener.default()`); keywords as `Screener.screen`."""
     return Screener.default().screen(text, **kw)
-
-
-def iter_categories() -> Iterator[str]:
-    yield from CATEGORIES
-    yield from CHANNEL_CATEGORIES
