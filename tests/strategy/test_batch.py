@@ -157,6 +157,7 @@ def test_a_batch_that_fails_halfway_leaves_no_partial_state(ctx, monkeypatch) ->
 
 
 @pytest.mark.spark
+@pytest.mark.xdist_group("spark")  # one JVM: every Spark test runs in the same worker
 def test_spark_batch_leaves_the_same_state_as_duckdb(sqlite_ctx, tmp_path) -> None:
     from tests.conftest import FIXED_NOW
 

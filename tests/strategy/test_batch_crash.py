@@ -64,7 +64,7 @@ def _batch(db: Path) -> subprocess.Popen:
 def test_kill_9_during_write_back_then_rerun_equals_one_clean_run(tmp_path) -> None:
     base = tmp_path / "base.db"
     upgrade(make_engine(f"sqlite:///{base}"))
-    accounts, schedule = synthetic(40_000, seed=3)
+    accounts, schedule = synthetic(15_000, seed=3)
     load_sqlite(base, accounts, schedule)
     clean, crashed = tmp_path / "clean.db", tmp_path / "crashed.db"
     shutil.copy(base, clean)
