@@ -13,7 +13,6 @@ from rich.table import Table
 
 from arrears.core.cli_support import console, fail, print_json
 from arrears.core.errors import ArrearsError
-from arrears.scoring.training import CALIBRATION_METHODS, FitOptions
 
 RegistryOpt = Annotated[
     Path,
@@ -75,6 +74,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train LightGBM (early stopping, calibration) and a logistic baseline; report held-out metrics."""
         from arrears.scoring import service
+
+        from arrears.scoring.training import CALIBRATION_METHODS, FitOptions  # lightgbm loads only when used
 
         if calibration not in CALIBRATION_METHODS:
             raise _fail(f"--calibration must be one of {', '.join(CALIBRATION_METHODS)}, not {calibration!r}")
