@@ -846,28 +846,25 @@ def post_payment(
 # ------------------------------------------------------------------------------------------ assessment
 
 
-def _affordability(session: Session, debtor: Debtor, case: Case) -> dict[str, int | None]:
-    """The latest affordability record of the plans feature, when that feature is installed."""
+def _affordability(session: Session, case: Case) -> dict[str, int | None]:
+    """The case's latest affordability assessment from the plans feature (R16), when installed:
+    income, expenses (with other debt payments), dependants and the monthly capacity to pay."""
     try:
         plans_service = importlib.import_module("arrears.plans.service")
     except ImportError:
         return {}
-    latest = getattr(plans_service, "latest_affordability", None)
-    if latest is None:
-        return {}
-    try:
-        record = latest(session, debtor_id=debtor.id, case_id=case.id)
-    except TypeError:
-        return {}
+    latest = getattr(plans_service, "latest_assessment", None)
+    record = latest(session, case.id) if latest is not None else None
     if record is None:
         return {}
-    get = record.get if isinstance(record, dict) else lambda k: getattr(record, k, None)
-    out: dict[str, int | None] = {}
-    for key in ("monthly_income", "monthly_expenses", "dependants", "monthly_surplus", "capacity"):
-        v = get(key)
-        if isinstance(v, int) and not isinstance(v, bool):
-            out[key] = v
-    return out
+    expenses = getattr(record, "expenses", None)
+    other = getattr(record, "other_debt_payments", None) or 0
+    return {
+        "monthly_income": getattr(record, "income", None),
+        "monthly_expenses": None if expenses is None else int(expenses) + int(other),
+        "dependants": getattr(record, "dependants", None),
+        "capacity": getattr(record, "capacity", None),
+    }
 
 
 def behaviour_of(session: Session, case: Case) -> assess_rules.Behaviour:
@@ -950,14 +947,14 @@ def recompute_assessment(
     """Recompute ability × willingness and the flags (R6, R7, R16) and store them on the case; a change
     of level or flags is audited."""
     account, debtor, _creditor = _parts(session, case)
-    aff = _affordability(session, debtor, case)
+    aff = _affordability(session, case)
     means = assess_rules.Means(
         balance=max(ledger.Balances.of(account).owed, 0),
         currency=account.currency,
         monthly_income=aff.get("monthly_income", debtor.monthly_income),
         monthly_expenses=aff.get("monthly_expenses"),
         dependants=aff.get("dependants"),
-        affordability_surplus=aff.get("monthly_surplus", aff.get("capacity")),
+        affordability_surplus=aff.get("capacity"),
     )
     result = assess_rules.assess(means, behaviour_of(session, case))
     before = {"ability": case.ability, "willingness": case.willingness, "flags": case.flags}
