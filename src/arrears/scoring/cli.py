@@ -74,7 +74,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train LightGBM (early stopping, calibration) and a logistic baseline; report held-out metrics."""
         from arrears.scoring import service
-
         from arrears.scoring.training import CALIBRATION_METHODS, FitOptions  # lightgbm loads only when used
 
         if calibration not in CALIBRATION_METHODS:
