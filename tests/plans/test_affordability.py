@@ -57,7 +57,11 @@ def test_policy_and_input_validation() -> None:
     with pytest.raises(AffordabilityError):
         propose(assess(Means(income=1, expenses=0), 0), 0, AS_OF)
     # capacity share and allowance are parameters of the formula
-    a = assess(Means(income=1_000_000, expenses=0, dependants=1), 1, Policy(capacity_share=Decimal("0.25"), allowance_per_dependant=0))
+    a = assess(
+        Means(income=1_000_000, expenses=0, dependants=1),
+        1,
+        Policy(capacity_share=Decimal("0.25"), allowance_per_dependant=0),
+    )
     assert a.capacity == 250_000
 
 
@@ -68,12 +72,16 @@ def test_policy_and_input_validation() -> None:
     dependants=st.integers(0, 10),
     owed=st.integers(1, 10**9),
 )
-def test_a_proposal_is_always_feasible(income: int, expenses: int, debts: int, dependants: int, owed: int) -> None:
+def test_a_proposal_is_always_feasible(
+    income: int, expenses: int, debts: int, dependants: int, owed: int
+) -> None:
     a = assess(Means(income, expenses, debts, dependants), owed)
     assert a.capacity >= 0
     p = propose(a, owed, AS_OF)
     assert sum(s.amount for s in p.schedule) == p.total <= owed
     if p.kind != "deferral":
-        assert max(s.amount for s in p.schedule) <= max(a.capacity, 1) + p.count  # within capacity (remainder aside)
+        assert (
+            max(s.amount for s in p.schedule) <= max(a.capacity, 1) + p.count
+        )  # within capacity (remainder aside)
     more = assess(Means(income + 100_000, expenses, debts, dependants), owed)
     assert more.capacity >= a.capacity  # more income never lowers capacity

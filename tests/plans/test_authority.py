@@ -57,7 +57,7 @@ def test_creditor_sections_merge_over_the_defaults_and_are_checked() -> None:
     )  # fmt: skip
     bank = doc.creditors["BANK1"]
     assert bank["collector"] == Limits(0, 3, 0, 7) and bank["manager"] == shipped().defaults["manager"]
-    with pytest.raises(AuthorityError, match="creditors.BANK1.intern: unknown role"):
+    with pytest.raises(AuthorityError, match=r"creditors\.BANK1\.intern: unknown role"):
         parse_limits({"creditors": {"BANK1": {"intern": {}}}}, "x.yaml", base=shipped().defaults)
     with pytest.raises(AuthorityError, match="unknown key 'limits'"):
         parse_limits({"limits": {}}, "x.yaml")

@@ -31,7 +31,14 @@ def _plan(w: World, who: str, ref: str, req: PlanRequest, docs: DocumentStore | 
 
 def _pay(w: World, ref: str, amount: int, on: date, key: str) -> None:
     with transaction(w.ctx.sessions) as s:
-        ledger.post_payment(s, account(s, w, ref), amount=amount, payment_ref=key, paid_on=on, posted_at=at(on.year, on.month, on.day))
+        ledger.post_payment(
+            s,
+            account(s, w, ref),
+            amount=amount,
+            payment_ref=key,
+            paid_on=on,
+            posted_at=at(on.year, on.month, on.day),
+        )
 
 
 def _owed(w: World, ref: str) -> int:
@@ -59,9 +66,8 @@ def test_above_authority_waits_and_a_lead_approves(world: World) -> None:
     plan = _plan(world, "c_east", "A1", req)
     assert plan.status == "pending_approval" and plan.approver_role == "team_lead"
     assert [e["limit"] for e in plan.exceeded or []] == ["max_instalments"]
-    with transaction(world.ctx.sessions) as s:
-        with pytest.raises(Forbidden):  # collectors never approve
-            service.approve_plan(s, world.principal("c_east"), plan.id, at=NOW)
+    with transaction(world.ctx.sessions) as s, pytest.raises(Forbidden):  # collectors never approve
+        service.approve_plan(s, world.principal("c_east"), plan.id, at=NOW)
     with transaction(world.ctx.sessions) as s:
         assert [p.id for p in service.pending_approvals(s, world.principal("lead_east"))] == [plan.id]
         out = service.approve_plan(s, world.principal("lead_east"), plan.id, at=NOW, note="ok")
@@ -100,9 +106,14 @@ def test_rejection_needs_a_reason_and_a_second_person(world: World) -> None:
     with transaction(world.ctx.sessions) as s, pytest.raises(ValidationFailed):
         service.reject_plan(s, world.principal("lead_east"), plan.id, at=NOW, note=" ")
     with transaction(world.ctx.sessions) as s:
-        assert service.reject_plan(s, world.principal("lead_east"), plan.id, at=NOW, note="too long").status == "rejected"
+        assert (
+            service.reject_plan(s, world.principal("lead_east"), plan.id, at=NOW, note="too long").status
+            == "rejected"
+        )
     # one payment plan at a time: after the rejection a new one may be made
-    _plan(world, "c_east", "A1", PlanRequest("deferral", "a shorter deferral", deferred_to=date(2026, 12, 20)))
+    _plan(
+        world, "c_east", "A1", PlanRequest("deferral", "a shorter deferral", deferred_to=date(2026, 12, 20))
+    )
     with pytest.raises(Conflict, match="already has plan"):
         _plan(world, "c_east", "A1", PlanRequest("deferral", "again", deferred_to=date(2026, 12, 21)))
 
@@ -132,7 +143,9 @@ def test_settlement_waives_the_remainder_only_when_paid_in_full(world: World, do
         assert "settlement" in (waiver.reason or "")
         assert acc.status == "paid" and ledger.replay_balances(s, acc.id).owed == 0
         assert case(s, world, "A1").status == "closed"
-        kinds = s.scalars(select(Document.kind).where(Document.account_id == acc.id).order_by(Document.id)).all()
+        kinds = s.scalars(
+            select(Document.kind).where(Document.account_id == acc.id).order_by(Document.id)
+        ).all()
         assert kinds == ["settlement_letter", "paid_in_full"]
 
 
@@ -154,7 +167,12 @@ def test_instalment_plan_completes_on_payments_and_ignores_reversed_ones(world: 
     with world.ctx.sessions() as s:
         acc = account(s, world, "A2")
         acc_owed = service.owed_of(acc)
-    plan = _plan(world, "c_east2", "A2", PlanRequest("instalment", "three months", count=3, first_due=date(2026, 12, 15)))
+    plan = _plan(
+        world,
+        "c_east2",
+        "A2",
+        PlanRequest("instalment", "three months", count=3, first_due=date(2026, 12, 15)),
+    )
     assert plan.total == acc_owed
     _pay(world, "A2", plan.total, date(2026, 12, 1), "all")
     with transaction(world.ctx.sessions) as s:
@@ -169,7 +187,9 @@ def test_instalment_plan_completes_on_payments_and_ignores_reversed_ones(world: 
     with transaction(world.ctx.sessions) as s:
         acc = account(s, world, "A2")
         changes = service.evaluate_account(s, acc, as_of=date(2027, 2, 20), at=at(2027, 2, 20))
-        assert [(c.after, c.waiver_tx_id) for c in changes] == [("completed", None)]  # no waiver for instalments
+        assert [(c.after, c.waiver_tx_id) for c in changes] == [
+            ("completed", None)
+        ]  # no waiver for instalments
 
 
 def test_relief_waives_penalty_and_interest_through_the_ledger(world: World) -> None:
@@ -178,7 +198,7 @@ def test_relief_waives_penalty_and_interest_through_the_ledger(world: World) -> 
         acc = account(s, world, "A3")
         penalty = acc.penalty
         assert penalty > 0
-    with pytest.raises(ValidationFailed, match="waive.principal"):
+    with pytest.raises(ValidationFailed, match=r"waive\.principal"):
         _plan(world, "c_west", "A3", PlanRequest("relief", "hardship", waive={"principal": 100}))
     with pytest.raises(ValidationFailed, match="more than"):
         _plan(world, "c_west", "A3", PlanRequest("relief", "hardship", waive={"penalty": penalty + 1}))
@@ -221,9 +241,14 @@ creditors:
   BANK1:
     collector: {max_discount_bps: 0, max_instalments: 2, max_waiver_minor: 0, max_deferral_days: 10}
 """
-    with transaction(world.ctx.sessions) as s:
-        with pytest.raises(ValidationFailed, match="limits must rise"):
-            service.load_limits(s, world.principal("manager"), text.replace("max_instalments: 2", "max_instalments: 99"), "x.yaml", at=NOW)
+    with transaction(world.ctx.sessions) as s, pytest.raises(ValidationFailed, match="limits must rise"):
+        service.load_limits(
+            s,
+            world.principal("manager"),
+            text.replace("max_instalments: 2", "max_instalments: 99"),
+            "x.yaml",
+            at=NOW,
+        )
     with transaction(world.ctx.sessions) as s:
         assert service.load_limits(s, world.principal("manager"), text, "bank1.yaml", at=NOW) == {"BANK1": 4}
     plan = _plan(world, "c_east", "A1", PlanRequest("instalment", "x", count=3, first_due=date(2026, 12, 1)))
@@ -235,12 +260,21 @@ creditors:
 def test_input_is_checked_against_the_account(world: World) -> None:
     owed = _owed(world, "A1")
     cases = [
-        (PlanRequest("instalment", "x", total=owed - 1, count=2, first_due=date(2026, 12, 1)), "use a settlement"),
+        (
+            PlanRequest("instalment", "x", total=owed - 1, count=2, first_due=date(2026, 12, 1)),
+            "use a settlement",
+        ),
         (PlanRequest("settlement", "x", total=owed, first_due=date(2026, 12, 1)), "below the amount owed"),
-        (PlanRequest("instalment", "x", count=2, first_due=date(2026, 11, 1)), "first_due: must not be in the past"),
+        (
+            PlanRequest("instalment", "x", count=2, first_due=date(2026, 11, 1)),
+            "first_due: must not be in the past",
+        ),
         (PlanRequest("deferral", "x"), "deferred_to"),
         (PlanRequest("instalment", " ", count=2, first_due=date(2026, 12, 1)), "reason"),
-        (PlanRequest("settlement", "x", total=owed * 4 // 10, first_due=date(2026, 12, 1)), "beyond every approver"),
+        (
+            PlanRequest("settlement", "x", total=owed * 4 // 10, first_due=date(2026, 12, 1)),
+            "beyond every approver",
+        ),
     ]
     for req, message in cases:
         with pytest.raises(ValidationFailed, match=message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -39,7 +40,7 @@ def test_instalments_sum_exactly_with_the_remainder_on_the_last(
     assert len(set(amounts[:-1])) <= 1  # equal instalments …
     assert 0 <= amounts[-1] - amounts[0] < count  # … and the remainder, less than one unit each, on the last
     assert lines[0].due_date == first
-    assert all(a.due_date < b.due_date for a, b in zip(lines, lines[1:], strict=False))
+    assert all(a.due_date < b.due_date for a, b in itertools.pairwise(lines))
 
 
 def test_split_examples() -> None:
@@ -54,7 +55,12 @@ def test_split_examples() -> None:
 
 def test_monthly_dates_keep_the_day_and_clamp_to_month_end() -> None:
     lines = generate_schedule(400, 4, "monthly", date(2027, 1, 31))
-    assert [x.due_date for x in lines] == [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)]
+    assert [x.due_date for x in lines] == [
+        date(2027, 1, 31),
+        date(2027, 2, 28),
+        date(2027, 3, 31),
+        date(2027, 4, 30),
+    ]
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)  # leap year
     assert add_months(date(2026, 11, 15), 2) == date(2027, 1, 15)
     weekly = generate_schedule(300, 3, "weekly", date(2027, 1, 1))

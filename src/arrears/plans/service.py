@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
@@ -43,6 +43,7 @@ from arrears.security.principal import Principal
 
 RELIEF_COMPONENTS = ("penalty", "interest")  # R13: relief waives penalty and interest
 MAX_GRACE_DAYS = 60
+MAX_HORIZON = timedelta(days=3660)  # a first payment or deferred date at most ten years ahead
 Actor = Principal | str
 
 
@@ -241,12 +242,16 @@ def _terms(req: PlanRequest, account: Account, owed: int, today: date) -> _Terms
             raise _bad("deferred_to", "a deferral needs the date it defers to")
         if req.deferred_to <= today:
             raise _bad("deferred_to", "must be after today")
+        if req.deferred_to > today + MAX_HORIZON:
+            raise _bad("deferred_to", "must be within ten years")
         lines = schedule.generate_schedule(owed, 1, "monthly", req.deferred_to)
         return _Terms(owed, 1, None, req.deferred_to, None, 0, lines)
     if req.first_due is None:
         raise _bad("first_due", "the date of the first payment is required")
     if req.first_due < today:
         raise _bad("first_due", "must not be in the past")
+    if req.first_due > today + MAX_HORIZON:
+        raise _bad("first_due", "must be within ten years")
     if req.frequency not in schedule.FREQUENCIES:
         raise _bad("frequency", f"must be one of {', '.join(schedule.FREQUENCIES)}")
     if not 1 <= req.count <= schedule.MAX_INSTALMENTS:
@@ -755,3 +760,31 @@ def plans_of_case(session: Session, case_id: int, statuses: Sequence[str] | None
     if statuses:
         q = q.where(Plan.status.in_(statuses))
     return list(session.scalars(q.order_by(Plan.id)))
+
+
+def latest_affordability(
+    session: Session, *, debtor_id: int | None = None, case_id: int | None = None
+) -> dict[str, int] | None:
+    """The newest assessment of a case (or of any of a debtor's cases) as plain figures in minor units,
+    for the ability × willingness assessment of the cases feature (R6, R16)."""
+    q = select(AffordabilityAssessment)
+    if case_id is not None:
+        q = q.where(AffordabilityAssessment.case_id == case_id)
+    elif debtor_id is not None:
+        q = q.join(Account, Account.id == AffordabilityAssessment.account_id).where(
+            Account.debtor_id == debtor_id
+        )
+    else:
+        return None
+    row = session.scalar(q.order_by(AffordabilityAssessment.id.desc()).limit(1))
+    if row is None and case_id is not None and debtor_id is not None:
+        return latest_affordability(session, debtor_id=debtor_id)
+    if row is None:
+        return None
+    return {
+        "monthly_income": row.income,
+        "monthly_expenses": row.expenses + row.other_debt_payments,
+        "dependants": row.dependants,
+        "monthly_surplus": row.disposable,
+        "capacity": row.capacity,
+    }
