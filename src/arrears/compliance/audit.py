@@ -254,18 +254,35 @@ def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
 # ------------------------------------------------------------------------------------------- preparing
 
 
-def person_zones_of(df: pl.DataFrame, pack: Pack, contacts: pl.DataFrame | None = None) -> dict[str, str]:
-    """A default zone per person: the zone of the person's first row (in time order) that shows one —
-    its `tz`, else the first zone of its phone number."""
-    table = contacts if contacts is not None else contact_table(df["contact"], pack.default_region)
-    phone_zone = (
-        pl.col("contact")
-        .replace_strict(table["value"], table["zones"].str.split("|").list.first(), default=None)
-        .replace("", None)
+def with_contacts(df: pl.DataFrame, pack: Pack) -> pl.DataFrame:
+    """The frame with `_ckind`, `_cnorm`, `_czones` (kind, normalised spelling and phone zones of the
+    contact) and `_snorm` (normalised opt-out scope), from one lookup table of distinct values."""
+    values = pl.concat(
+        [df["contact"].drop_nulls(), df.filter(pl.col("kind") == "opt_out")["scope"].drop_nulls()]
     )
-    kind = pl.col("contact").replace_strict(table["value"], table["kind"], default=None)
+    table = contact_table(values, pack.default_region)
+    out = df.join(
+        table.rename({"kind": "_ckind", "norm": "_cnorm", "zones": "_czones"}),
+        left_on="contact",
+        right_on="value",
+        how="left",
+        maintain_order="left",
+    )
+    opt = pl.col("kind") == "opt_out"
+    return out.with_columns(
+        pl.when(opt)
+        .then(pl.col("scope").replace_strict(table["value"], table["norm"], default=None))
+        .alias("_snorm")
+    )
+
+
+def person_zones_of(df: pl.DataFrame, pack: Pack) -> dict[str, str]:
+    """A default zone per person: the zone of the person's first row (in time order) that shows one —
+    its `tz`, else the first zone of its phone number. `df` carries the columns of `with_contacts`."""
+    phone_zone = pl.col("_czones").str.split("|").list.first().replace("", None)
     rows = df.select(
-        "person", pl.coalesce(pl.col("tz"), pl.when(kind == "phone").then(phone_zone)).alias("zone")
+        "person",
+        pl.coalesce(pl.col("tz"), pl.when(pl.col("_ckind") == "phone").then(phone_zone)).alias("zone"),
     ).filter(pl.col("zone").is_not_null())
     first = rows.unique(subset=["person"], keep="first", maintain_order=True)
     return dict(first.iter_rows())
@@ -343,16 +360,8 @@ class _Verdicts:
     text_warn: list[dict[tuple[str, str], Reason]]
 
 
-def contacts_of(df: pl.DataFrame, pack: Pack) -> pl.DataFrame:
-    """Kind, normalised spelling and phone zones of every contact value and opt-out scope in the frame."""
-    values = pl.concat(
-        [df["contact"].drop_nulls(), df.filter(pl.col("kind") == "opt_out")["scope"].drop_nulls()]
-    )
-    return contact_table(values, pack.default_region)
-
-
 def _evaluate(
-    df: pl.DataFrame, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str], table: pl.DataFrame
+    df: pl.DataFrame, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str]
 ) -> _Verdicts:
     """Decide every candidate row (`_cand`) of the frame sorted by (time, order) from the rows before it
     that are history (`_hist`). Each rule below mirrors its scalar twin in guard.py."""
@@ -401,11 +410,8 @@ def _evaluate(
         return hist & (kind == k).to_numpy()
 
     # -- contacts: normalised codes (contacts of attempts and opt-out scopes share one code space)
-    looked_up = df.select("contact").join(
-        table, left_on="contact", right_on="value", how="left", maintain_order="left"
-    )
-    contact_kinds, contact_norm, phone_zones = looked_up["kind"], looked_up["norm"], looked_up["zones"]
-    scope_norm = scope.replace_strict(table["value"], table["norm"], default=None)
+    contact_kinds, contact_norm, phone_zones = df["_ckind"], df["_cnorm"], df["_czones"]
+    scope_norm = df["_snorm"]
     both = _codes(pl.concat([contact_norm, scope_norm]))
     contact_code, scope_code = both[:n], both[n:]
     by_contact = _Grouping(contact_code)
@@ -713,26 +719,30 @@ def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
     cand = df["_cand"].to_numpy()
     rows = np.nonzero(cand)[0]
     order = list(pack.check_order)
-    sig = np.stack([v.viol[rows].astype(np.int64), v.warn[rows].astype(np.int64), v.text_index[rows]], axis=1)
-    uniq, inverse = np.unique(sig, axis=0, return_inverse=True)
+    sigs = pl.DataFrame(
+        {
+            "v": v.viol[rows].astype(np.int64),
+            "w": v.warn[rows].astype(np.int64),
+            "t": v.text_index[rows],
+            "id": df["id"].gather(rows),
+            "_out": df["_out"].gather(rows),
+        }
+    )
+    uniq = sigs.select("v", "w", "t").unique()
     lines = []
-    for viol, warn, tix in uniq.tolist():
+    for viol, warn, tix in uniq.iter_rows():
         found = {k: reason(pack, *k) for i, k in enumerate(order) if (viol >> i) & 1}
         warned = {k: reason(pack, *k) for i, k in enumerate(order) if (warn >> i) & 1}
         if tix >= 0:
             found.update(v.text_found[tix])
             warned.update(v.text_warn[tix])
-        d = decision_from(pack, found, warned)
-        lines.append(json.dumps(_answer(d), ensure_ascii=False))
+        lines.append(json.dumps(_answer(decision_from(pack, found, warned)), ensure_ascii=False))
     reason_t = pl.List(pl.Struct({"rule": pl.String, "zh": pl.String, "en": pl.String}))
     answer_t = pl.Struct(
         {"allowed": pl.Boolean, "rules": pl.List(pl.String), "reasons": reason_t, "warnings": reason_t}
     )
     answers = pl.Series("a", lines, dtype=pl.String).str.json_decode(answer_t).struct.unnest()
-    out = answers[inverse.reshape(-1)]
-    out = out.with_columns(df["id"].gather(rows).alias("id"), df["_out"].gather(rows).alias("_out")).sort(
-        "_out"
-    )
+    out = sigs.join(pl.concat([uniq, answers], how="horizontal"), on=["v", "w", "t"], how="left").sort("_out")
     return out.select("id", "allowed", "rules", "reasons", "warnings")
 
 
@@ -741,10 +751,9 @@ def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None
 
     Returns id, allowed, rules, reasons, warnings per attempt, in the log's order.
     """
-    df = _audit_frame(log)
-    table = contacts_of(df, pack)
-    zones = person_zones_of(df, pack, table)
-    verdicts = _evaluate(df, pack, TextChecker(pack, screen), zones, table)
+    df = with_contacts(_audit_frame(log), pack)
+    zones = person_zones_of(df, pack)
+    verdicts = _evaluate(df, pack, TextChecker(pack, screen), zones)
     return _assemble(df, verdicts, pack)
 
 
@@ -763,7 +772,7 @@ def audit_scalar(
 ) -> list[dict[str, Any]]:
     """Reference: replay the log row by row through the scalar guard (optionally the first `limit` rows)."""
     df = _audit_frame(log)
-    zones = person_zones_of(df, pack)
+    zones = person_zones_of(with_contacts(df, pack), pack)
     if limit is not None:
         df = df.head(limit)
     guard = Guard(pack, screen)
@@ -884,7 +893,7 @@ def check_planned(
     both = both.with_columns(
         pl.when(pl.col("_cand")).then(pl.col("_idx").cast(pl.Int64) - n_hist).otherwise(-1).alias("_out")
     )
-    verdicts = _evaluate(both, pack, TextChecker(pack, screen), zones, contacts_of(both, pack))
+    verdicts = _evaluate(with_contacts(both, pack), pack, TextChecker(pack, screen), zones)
     answers = _assemble(both, verdicts, pack)
     return frame.with_columns(answers.select("allowed", "rules", "reasons", "warnings"))
 

@@ -42,6 +42,7 @@ _BUCKET_US = 15 * _US_PER_MIN
 _BLANKS = " \t\r\n"
 _PHONE_CHARS = re.compile(r"^\+?[0-9 \t\-().]+$")
 _MIN_PHONE_DIGITS = 5
+_RUNS_OF_BLANKS = re.compile(r"[ \t\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ _CANONICAL = r"^\+[1-9][0-9]{2,19}$"
 
 def phone_infos(values: Iterable[str], region: str | None) -> pl.DataFrame:
     """`phone_info` of many contact values at once: columns value, e164, zones ("|"-joined, "" if none)."""
-    uniq = pl.Series("value", list(values), dtype=pl.String).drop_nulls().unique()
+    uniq = _series(values).drop_nulls().unique()
     canonical = uniq.str.contains(_CANONICAL)
     parts: list[pl.DataFrame] = []
     slow = uniq.filter(~canonical).to_list()
@@ -299,6 +300,12 @@ def _known(zones: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(z for z in zones if z != UNKNOWN_TIMEZONE and is_zone(z))
 
 
+def _series(values: Iterable[str]) -> pl.Series:
+    if isinstance(values, pl.Series):
+        return values.cast(pl.String).alias("value")
+    return pl.Series("value", list(values), dtype=pl.String)
+
+
 def contact_kind(value: str) -> str:
     """phone, email or address, from the look of a contact value."""
     v = value.strip(_BLANKS)
@@ -317,14 +324,14 @@ def normalize_contact(value: str, kind: str | None, region: str | None) -> str:
         info = phone_info(value.strip(_BLANKS), region)
         return info.e164 or re.sub(r"[^0-9+]", "", value)
     if kind == "email":
-        return value.strip().lower()
-    return " ".join(value.split()).lower()
+        return value.strip(_BLANKS).lower()
+    return _RUNS_OF_BLANKS.sub(" ", value).strip(" ").lower()
 
 
 def contact_table(values: Iterable[str], region: str | None) -> pl.DataFrame:
     """For each distinct contact value: kind, normalised spelling and phone zones ("|"-joined, "" if
     none) — `contact_kind`, `normalize_contact` and `phone_info(...).zones` for a whole column."""
-    frame = pl.DataFrame({"value": pl.Series(list(values), dtype=pl.String)}).drop_nulls().unique()
+    frame = pl.DataFrame({"value": _series(values)}).drop_nulls().unique()
     v = pl.col("value").str.strip_chars(_BLANKS)
     frame = frame.with_columns(
         pl.when(v.str.contains("@", literal=True))
@@ -337,12 +344,17 @@ def contact_table(values: Iterable[str], region: str | None) -> pl.DataFrame:
     )
     info = phone_infos(frame.filter(pl.col("kind") == "phone")["stripped"], region)
     frame = frame.join(info.rename({"value": "stripped"}), on="stripped", how="left")
-    others = frame.filter(pl.col("kind") != "phone")["value"].to_list()
-    other_norm = dict(zip(others, (normalize_contact(o, None, region) for o in others), strict=True))
     norm = (
         pl.when(pl.col("kind") == "phone")
         .then(pl.coalesce(pl.col("e164"), pl.col("value").str.replace_all("[^0-9+]", "")))
-        .otherwise(pl.col("value").replace_strict(other_norm, default=None, return_dtype=pl.String))
+        .when(pl.col("kind") == "email")
+        .then(pl.col("stripped").str.to_lowercase())
+        .otherwise(
+            pl.col("value")
+            .str.replace_all(_RUNS_OF_BLANKS.pattern, " ")
+            .str.strip_chars(" ")
+            .str.to_lowercase()
+        )
     )
     return frame.select("value", "kind", norm.alias("norm"), pl.col("zones").fill_null(""))
 
