@@ -82,6 +82,8 @@ ASSIGNABLE_ROLES = ("collector", "agency")
 # Logging after the fact is allowed for a week; a contact cannot be logged in the future.
 BACKDATE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
+# Kept promises are re-checked this long, so a payment reversed later re-opens (or breaks) them.
+RECHECK_DAYS = 60
 
 
 def local_today(now: datetime, tz: str) -> date:
@@ -723,14 +725,24 @@ def evaluate_promises(
 ) -> list[Promise]:
     """Evaluate promises against payments on `as_of` (R12): kept, partly kept or broken after the grace.
 
-    Without `account_ids`, every account with an open promise. Every promise of those accounts that is
+    Without `account_ids`, every account with an open promise or one kept in the last `RECHECK_DAYS`. Every promise of those accounts that is
     not cancelled is re-evaluated, so a reversed payment re-opens what it had kept. Changes are audited;
     kept promises get an acknowledgement (R14); the cases' assessments are recomputed. Returns the
     promises whose state changed.
     """
-    if account_ids is None:
+    if (
+        account_ids is None
+    ):  # open promises, and those resolved lately (a payment may since have been reversed)
+        recent = as_of - timedelta(days=RECHECK_DAYS)
         account_ids = list(
-            session.scalars(select(Promise.account_id).where(Promise.status == "open").distinct())
+            session.scalars(
+                select(Promise.account_id)
+                .where(
+                    (Promise.status == "open")
+                    | (Promise.status.in_(("kept", "partly_kept")) & (Promise.resolved_on >= recent))
+                )
+                .distinct()
+            )
         )
     if not account_ids:
         return []
