@@ -9,6 +9,7 @@ from arrears.ledger import models as ledger_models
 from arrears.legal import models as legal_models  # noqa: F401
 from arrears.plans import models as plans_models  # noqa: F401
 from arrears.portfolio import models as portfolio_models
+from arrears.quality import models as quality_models  # noqa: F401
 from arrears.security import models as security_models
 from arrears.strategy import models as strategy_models
 
