@@ -45,6 +45,7 @@ SETUP = {
         "zones": ["Asia/Shanghai"],
         "prefixes": ["+86138", "+86139", "+86150", "+86186", "+86136", "+86137", "+86158", "+86188"],
         "digits": 8,
+        "utc_offset_h": [8] * 8,
         "texts": [
             "【某银行】尊敬的客户，您的账单已逾期，请尽快还款，如有疑问请致电95500。",
             "【某银行】您好，请尽快与我们联系，电话95500。",
@@ -70,6 +71,7 @@ SETUP = {
             "+1206",
         ],
         "digits": 7,
+        "utc_offset_h": [-4, -5, -7, -6, -5, -7, -4, -5, -4, -7],
         "texts": [
             "ACME Services: please call us at 800-555-0100. Reply STOP to opt out.",
             "ACME Services: a message about your account. Text STOP to unsubscribe.",
@@ -90,8 +92,9 @@ def generate_log(rows: int, pack: str, seed: int = 11) -> pl.DataFrame:
     thirds = max(debtors // 4, 5)
     n_persons = debtors + thirds
     prefixes = np.array(s["prefixes"])
+    prefix_idx = rng.integers(0, len(prefixes), n_persons * 2)
     phones = np.char.add(
-        prefixes[rng.integers(0, len(prefixes), n_persons * 2)],
+        prefixes[prefix_idx],
         np.char.zfill(rng.integers(0, 10 ** s["digits"], n_persons * 2).astype(str), s["digits"]),
     )
     if pack == "us":  # NANP exchanges start with 2–9
@@ -147,10 +150,9 @@ def generate_log(rows: int, pack: str, seed: int = 11) -> pl.DataFrame:
         + rng.choice(24, rows, p=hour_w / hour_w.sum()) * 3600
         + rng.integers(0, 3600, rows)
     )
-    offsets = {"cn": [8 * 3600], "us": [5 * 3600, 6 * 3600, 7 * 3600, 8 * 3600]}[pack]
-    at_us = (
-        int(START.timestamp()) + seconds - np.array(offsets)[rng.integers(0, len(offsets), rows)]
-    ) * 1_000_000
+    # local clock of the person's first number (October: daylight saving time in the United States)
+    utc_offset_h = np.array(s["utc_offset_h"])[prefix_idx[person_idx * 2]]
+    at_us = (int(START.timestamp()) + seconds - utc_offset_h * 3600) * 1_000_000
     party = np.where(third, np.where(rng.random(rows) < 0.8, "third_party", "employer"), "debtor")
     texts = np.array(s["texts"])
     with_text = (

@@ -378,3 +378,13 @@ def test_history_added_out_of_order_is_the_same_history() -> None:
 
 def test_history_after_the_proposal_is_ignored() -> None:
     assert decide(propose(at(11, 9)), *[call(at(11, 10 + i), "connected") for i in range(3)]).allowed
+
+
+def test_with_the_shipped_content_screening() -> None:
+    pytest.importorskip("arrears.compliance.screening")
+    guard = Guard(PACK)  # the default: arrears.compliance.screening.screen_text
+    threat = guard.decide(propose(at(11, 10), channel="sms", text="再不还钱就打断你的腿"), ContactHistory())
+    assert threat.rules == ("CN-C1",)
+    assert "威胁恐吓" in threat.reasons[0].zh
+    polite = guard.decide(propose(at(11, 10), channel="sms", text="您好，请尽快回电。"), ContactHistory())
+    assert polite.allowed

@@ -371,3 +371,15 @@ def test_rules_apply_from_their_effective_date() -> None:
     assert decide(propose(datetime(2021, 11, 26, 15, tzinfo=NY)), *before[:7]).allowed
     after = [call(datetime(2021, 11, 30, 10, tzinfo=NY) + timedelta(days=i)) for i in range(7)]
     assert decide(propose(datetime(2021, 12, 6, 15, tzinfo=NY)), *after).rules == ("US-F1",)
+
+
+def test_with_the_shipped_content_screening() -> None:
+    pytest.importorskip("arrears.compliance.screening")
+    guard = Guard(PACK)  # the default: arrears.compliance.screening.screen_text
+    text = "Pay now or we will hurt you, idiot. Reply STOP to opt out."
+    d = guard.decide(propose(at(11, 10), channel="sms", text=text), ContactHistory())
+    assert d.rules == ("US-C1",)
+    ok = guard.decide(
+        propose(at(11, 10), channel="sms", text="Please call us. Reply STOP to opt out."), ContactHistory()
+    )
+    assert ok.allowed
