@@ -38,6 +38,7 @@ def _wire() -> None:
     from arrears.cases import cli as cases_cli
     from arrears.compliance import cli as compliance_cli
     from arrears.compliance import screen_cli
+    from arrears.plans import cli as plans_cli
     from arrears.portfolio import cli as portfolio_cli
     from arrears.quality import cli as quality_cli
     from arrears.scoring import cli as scoring_cli
@@ -57,6 +58,7 @@ def _wire() -> None:
     web_cli.register(app)
     quality_cli.register(app)
     cases_cli.register(app)
+    plans_cli.register(app)
 
 
 _wire()
