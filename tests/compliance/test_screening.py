@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tests.compliance.test_screening_corpus import LAWFUL_EN, LAWFUL_ZH, OFFENDING
 
 from arrears.compliance.screening import (
+    BLOCKING_CATEGORIES,
     CATEGORIES,
     Flag,
     LexiconError,
@@ -400,3 +401,25 @@ def test_a_small_lexicon_directory_works(tmp_path: Path) -> None:
     assert result == ScreenResult("review", (Flag("abuse", 6, 16, "frob   you", "US-C1"),))
     assert small.screen("blarg you").verdict == "review"
     assert small.screen("frobnicate you").verdict == "pass"
+
+
+def test_ordinary_dictionary_words_do_not_hide_blocking_terms() -> None:
+    """No frequent word of jieba's shipped dictionary contains a blocking term as a mere part
+    (e.g. 登报 inside 刊登报道), apart from words that really are about the term."""
+    import os
+
+    import jieba
+
+    screener = Screener.default()
+    genuine = {"武警", "特勤", "无赖"}  # 武警部队, 特勤队, 耍无赖 do mean what the term means
+    offending: list[tuple[str, str]] = []
+    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            word, freq, *_ = line.split()
+            if int(freq) < 20 or len(word) < 2:
+                continue
+            for f in screener.screen(word).flags:
+                if f.match != word and f.category in BLOCKING_CATEGORIES and f.match not in genuine:
+                    offending.append((word, f.match))
+    assert offending == []
