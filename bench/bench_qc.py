@@ -298,6 +298,11 @@ def main() -> None:
     out["baseline_no_screening_per_s"] = round(n / t_naive0, 1)
     out["speedup_no_screening"] = round(t_naive0 / t_fast0, 2)
     out["identical_no_screening"] = decisions(r_fast0) == decisions(r_naive0)
+    if screener is not None:
+        per = 1 / out["optimised_per_s"]
+        out["screening_share_of_time"] = round(
+            max(0.0, per - 1 / out["optimised_no_screening_per_s"]) / per, 2
+        )
 
     # Complaint triage: rules + model vs rules alone, on the shipped labelled texts repeated.
     from arrears.quality.complaints_model import HELDOUT_FILE, TRAIN_FILE, read_examples
