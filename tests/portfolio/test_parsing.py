@@ -21,7 +21,7 @@ from arrears.portfolio.columns import (
     resolve_headers,
 )
 from arrears.portfolio.parsing import (
-    amount_exprs,
+    add_amounts,
     date_series,
     national_ids_valid,
     parse_date,
@@ -164,9 +164,9 @@ def test_payment_and_schedule_headers() -> None:
 def amounts(values: list[str | None], currency: str = "CNY") -> list[tuple[int | None, str | None]]:
     places = 0 if currency == "JPY" else 2
     frame = pl.DataFrame({"a": pl.Series(values, dtype=pl.String), "p": [places] * len(values)})
-    minor, err = amount_exprs(pl.col("a"), pl.col("p"))
-    out = frame.select(minor.alias("m"), err.alias("e"))
-    return list(zip(out["m"].to_list(), out["e"].to_list(), strict=True))
+    out = add_amounts(frame, ["a"], "p")
+    assert out.columns == ["a", "p", "__a__err", "__a"]  # nothing else left behind
+    return list(zip(out["__a"].to_list(), out["__a__err"].to_list(), strict=True))
 
 
 @pytest.mark.parametrize(

@@ -380,16 +380,19 @@ def read_source(data: bytes, *, name: str) -> SourceTable:
 _BLANKS = " \t\r\n\u3000\xa0\ufeff\u200b"
 
 
-def _clean_cell(e: pl.Expr) -> pl.Expr:
-    """Trim blanks (also full-width), undo Excel's `="…"` and leading-apostrophe text tricks; "" → null."""
-    e = e.str.strip_chars(_BLANKS)
-    e = (
-        pl.when(e.str.starts_with('="') & e.str.ends_with('"'))
-        .then(e.str.slice(2).str.strip_suffix('"'))
-        .otherwise(e)
-    )
-    e = e.str.strip_prefix("'").str.strip_chars(_BLANKS)
-    return pl.when(e == "").then(None).otherwise(e)
+def _clean_column(s: pl.Series) -> pl.Series:
+    """Trim blanks (also full-width), undo Excel's `="…"` and leading-apostrophe text tricks; "" → null.
+    The rarer fixes run only on the columns that need them."""
+    e = s.str.strip_chars(_BLANKS)
+    if e.str.starts_with('="').any():
+        e = pl.select(
+            pl.when(e.str.starts_with('="') & e.str.ends_with('"'))
+            .then(e.str.slice(2).str.strip_suffix('"'))
+            .otherwise(e)
+        ).to_series()
+    if e.str.starts_with("'").any():
+        e = e.str.strip_prefix("'").str.strip_chars(_BLANKS)
+    return pl.select(pl.when(e == "").then(None).otherwise(e)).to_series().alias(s.name)
 
 
 _FULL_WIDTH = "[\u3000\uff01-\uff5e]"
@@ -404,9 +407,8 @@ def _half_width(body: pl.DataFrame) -> pl.DataFrame:
 def _finish(headers: tuple[str, ...], body: pl.DataFrame, encoding: str) -> SourceTable:
     names = [f"c{i}" for i in range(len(headers))]
     body = _half_width(body.select(pl.col(c).cast(pl.String) for c in names))
-    body = body.select([_clean_cell(pl.col(c).cast(pl.String)).alias(c) for c in names]).with_row_index(
-        ROW, offset=FIRST_DATA_ROW
-    )
+    body = pl.DataFrame([_clean_column(body[c]) for c in names]) if names else body
+    body = body.with_row_index(ROW, offset=FIRST_DATA_ROW)
     body = body.with_columns(pl.col(ROW).cast(pl.Int64))
     if names:
         body = body.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in names]))
@@ -578,48 +580,88 @@ _AMOUNT_SHAPE = r"^(?P<open>\()?(?P<neg>-)?(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]+))
 _POW10 = {k: 10**k for k in range(19)}
 
 
-def amount_exprs(col: pl.Expr, places: pl.Expr, *, positive: bool = False) -> tuple[pl.Expr, pl.Expr]:
-    """(minor units, error code) for amounts written like `1,234.50`, `¥1,234.50`, `1234.5元`.
-    Same reading as core.money.parse_amount; negative amounts (and zero, if `positive`) are errors."""
-    s = col.str.replace_all(_AMOUNT_NOISE, "")
-    m = s.str.extract_groups(_AMOUNT_SHAPE)
-    int_part = m.struct.field("int")
-    frac = m.struct.field("frac").fill_null("")
-    shape_ok = (
-        int_part.is_not_null()
-        & (m.struct.field("open").is_null() == m.struct.field("close").is_null())
-        & ((int_part.str.len_chars() > 0) | (frac.str.len_chars() > 0))
+def add_amounts(
+    df: pl.DataFrame, columns: Sequence[str], places: str, *, positive: bool = False
+) -> pl.DataFrame:
+    """For each column `c` add `__c` (minor units) and `__c__err` (error code) for amounts written like
+    `1,234.50`, `¥1,234.50`, `1234.5元`: the reading of core.money.parse_amount, vectorised. Negative
+    amounts (and zero, if `positive`) are errors. Built in stages so each regex runs once per value."""
+    if not columns:
+        return df
+
+    def t(c: str, part: str) -> str:
+        return f"__{c}__{part}"
+
+    parts = ("open", "neg", "int", "frac", "close")
+    lf = df.lazy().with_columns(
+        pl.col(c).str.replace_all(_AMOUNT_NOISE, "").str.extract_groups(_AMOUNT_SHAPE).alias(t(c, "m"))
+        for c in columns
     )
-    negative = m.struct.field("neg").is_not_null() | m.struct.field("open").is_not_null()
-    digits = int_part.str.strip_chars_start("0")
-    too_big = digits.str.len_chars() > MAX_AMOUNT_DIGITS
-    frac_t = frac.str.strip_chars_end("0")
-    flen = frac_t.str.len_chars().cast(pl.Int64)
-    too_fine = flen > places
-    int_v = (
-        pl.when(digits.str.len_chars() == 0)
-        .then(pl.lit(0, pl.Int64))
-        .otherwise(digits.cast(pl.Int64, strict=False))
+    lf = lf.with_columns(
+        pl.col(t(c, "m")).struct.field(f).alias(t(c, f)) for c in columns for f in parts
+    ).drop([t(c, "m") for c in columns])
+    lf = lf.with_columns(
+        e
+        for c in columns
+        for e in (
+            pl.col(t(c, "int")).str.strip_chars_start("0").alias(t(c, "digits")),
+            pl.col(t(c, "frac")).fill_null("").str.strip_chars_end("0").alias(t(c, "fract")),
+            (
+                pl.col(t(c, "int")).is_not_null()
+                & (pl.col(t(c, "open")).is_null() == pl.col(t(c, "close")).is_null())
+                & ((pl.col(t(c, "int")).str.len_chars() > 0) | pl.col(t(c, "frac")).is_not_null())
+            ).alias(t(c, "shape")),
+            (pl.col(t(c, "neg")).is_not_null() | pl.col(t(c, "open")).is_not_null()).alias(t(c, "negative")),
+        )
     )
-    scale = places.replace_strict(_POW10, return_dtype=pl.Int64)
-    frac_scale = (places - flen).clip(lower_bound=0).replace_strict(_POW10, return_dtype=pl.Int64)
-    frac_v = (
-        pl.when(flen == 0)
-        .then(pl.lit(0, pl.Int64))
-        .otherwise(frac_t.cast(pl.Int64, strict=False) * frac_scale)
+    p = pl.col(places)
+    lf = lf.with_columns(
+        e
+        for c in columns
+        for e in (
+            pl.col(t(c, "fract")).str.len_chars().cast(pl.Int64).alias(t(c, "flen")),
+            (pl.col(t(c, "digits")).str.len_chars() > MAX_AMOUNT_DIGITS).alias(t(c, "big")),
+        )
     )
-    bad = ~shape_ok | negative | too_big | too_fine
-    minor = pl.when(col.is_null() | bad).then(None).otherwise(int_v * scale + frac_v)
-    err = (
-        pl.when(col.is_null()).then(None)
-        .when(~shape_ok).then(pl.lit("amount_invalid"))
-        .when(negative).then(pl.lit("amount_negative"))
-        .when(too_big).then(pl.lit("amount_too_large"))
-        .when(too_fine).then(pl.lit("amount_precision"))
-        .when(pl.lit(positive) & (int_v * scale + frac_v == 0)).then(pl.lit("amount_not_positive"))
-        .otherwise(None)
+    lf = lf.with_columns(
+        (
+            pl.when(pl.col(t(c, "digits")).str.len_chars() == 0)
+            .then(pl.lit(0, pl.Int64))
+            .otherwise(pl.col(t(c, "digits")).cast(pl.Int64, strict=False))
+            * p.replace_strict(_POW10, return_dtype=pl.Int64)
+            + pl.when(pl.col(t(c, "flen")) == 0)
+            .then(pl.lit(0, pl.Int64))
+            .otherwise(
+                pl.col(t(c, "fract")).cast(pl.Int64, strict=False)
+                * (p - pl.col(t(c, "flen"))).clip(lower_bound=0).replace_strict(_POW10, return_dtype=pl.Int64)
+            )
+        ).alias(t(c, "value"))
+        for c in columns
+    )
+    lf = lf.with_columns(
+        e
+        for c in columns
+        for e in (
+            pl.when(pl.col(c).is_null()).then(None)
+            .when(~pl.col(t(c, "shape"))).then(pl.lit("amount_invalid"))
+            .when(pl.col(t(c, "negative"))).then(pl.lit("amount_negative"))
+            .when(pl.col(t(c, "big"))).then(pl.lit("amount_too_large"))
+            .when(pl.col(t(c, "flen")) > p).then(pl.lit("amount_precision"))
+            .when(pl.lit(positive) & (pl.col(t(c, "value")) == 0)).then(pl.lit("amount_not_positive"))
+            .otherwise(None)
+            .alias(t(c, "err")),
+        )
     )  # fmt: skip
-    return minor, err
+    lf = lf.with_columns(
+        pl.when(pl.col(t(c, "err")).is_null()).then(pl.col(t(c, "value"))).otherwise(None).alias(f"__{c}")
+        for c in columns
+    )
+    temp = [
+        t(c, x)
+        for c in columns
+        for x in (*parts, "digits", "fract", "shape", "negative", "flen", "big", "value")
+    ]
+    return lf.drop(temp).collect()
 
 
 _INT_SHAPE = r"(?i)^([0-9]{1,9})(?:\.0+)?\s*(?:个月|月|期|天|日|days?|months?)?$"
@@ -848,8 +890,12 @@ def collect_errors(
     if not checks:
         return []
     names = [f"__chk{i}" for i in range(len(checks))]
-    wide = frame.select(
-        pl.col(ROW), *[expr.cast(pl.String).alias(n) for n, (_, expr) in zip(names, checks, strict=True)]
+    wide = (
+        frame.lazy()
+        .select(
+            pl.col(ROW), *[expr.cast(pl.String).alias(n) for n, (_, expr) in zip(names, checks, strict=True)]
+        )
+        .collect()
     )
     bad = wide.filter(pl.any_horizontal([pl.col(n).is_not_null() for n in names]))
     if bad.height == 0:
@@ -927,12 +973,9 @@ def validate_placements(
     )
     df = _upgrade_15(df, "__nid")
     # Amounts, whole numbers, phones.
-    places = pl.col("__places")
     amount_cols = ("principal", "interest", "penalty", "fees", "loan_amount", "monthly_income")
+    df = add_amounts(df, amount_cols, "__places")
     new_cols = []
-    for c in amount_cols:
-        minor, err = amount_exprs(pl.col(c), places)
-        new_cols += [minor.alias(f"__{c}"), err.alias(f"__{c}__err")]
     term, term_err = int_exprs(pl.col("term_months"), 1, MAX_TERM_MONTHS, "term_range")
     dpd, dpd_err = int_exprs(pl.col("days_past_due"), 0, MAX_DPD, "dpd_range")
     new_cols += [
@@ -941,7 +984,7 @@ def validate_placements(
         dpd.alias("__dpd"),
         dpd_err.alias("__dpd__err"),
     ]
-    df = df.with_columns(new_cols)
+    df = df.lazy().with_columns(new_cols).collect()  # lazy: shared sub-expressions are computed once
     phone_cols = ["phone", "phone_2", *(f"emergency_contact_{k}_phone" for k in EMERGENCY_SLOTS)]
     for c in phone_cols:
         df = phone_frame(df, c, "__region")
@@ -1091,8 +1134,7 @@ def validate_payments(
         .replace_strict(MINOR_UNITS, default=2, return_dtype=pl.Int64)
         .alias("__places"),
     )
-    amount, amount_err = amount_exprs(pl.col("amount"), pl.col("__places"), positive=True)
-    df = df.with_columns(amount.alias("__amount"), amount_err.alias("__amount__err"))
+    df = add_amounts(df, ["amount"], "__places", positive=True)
     first_ref = _first_row_of("payment_ref")
     first_amount = pl.col("__amount").first().over("payment_ref", order_by=ROW)
     first_account = pl.col("account_ref").first().over("payment_ref", order_by=ROW)
@@ -1138,10 +1180,12 @@ def validate_schedule(table: SourceTable, hmap: HeaderMap, *, default_currency: 
         pl.lit(MINOR_UNITS.get(default_currency, 2)).alias("__places"),
     )
     seq, seq_err = int_exprs(pl.col("seq"), 1, MAX_TERM_MONTHS, "seq_range")
-    p, p_err = amount_exprs(pl.col("principal"), pl.col("__places"))
-    i, i_err = amount_exprs(pl.col("interest"), pl.col("__places"))
-    df = df.with_columns(seq.alias("__seq"), seq_err.alias("__seq__err"), p.alias("__p"), p_err.alias("__p__err"),
-                         i.alias("__i"), i_err.alias("__i__err"))  # fmt: skip
+    df = add_amounts(df, ["principal", "interest"], "__places")
+    df = df.with_columns(
+        seq.alias("__seq"), seq_err.alias("__seq__err"),
+        pl.col("__principal").alias("__p"), pl.col("__principal__err").alias("__p__err"),
+        pl.col("__interest").alias("__i"), pl.col("__interest__err").alias("__i__err"),
+    )  # fmt: skip
     first = _first_row_of(["account_ref", "__seq"])
 
     def money_err(c: str) -> pl.Expr:
