@@ -1,10 +1,14 @@
 """Automatic scoring of every interaction against a scorecard (100% machine QC).  # R23, R24, R27
 
 Each scorecard item is decided with evidence (turn index, character span, text) and a confidence.
-One pass finds everything: the turns are joined into one normalised string, a single Aho-Corasick
-automaton built from the scorecard's cue lexicon finds every cue, one regular expression finds the
-amounts, dates and rates the collector states, and the content screening (arrears.compliance.screening)
-runs once over the transcript for the conduct items. The checks then work on those hits.
+The work is done once per interaction: the turns are normalised (lower case, half-width, offsets kept),
+two Aho-Corasick automatons built from the scorecard's cue lexicon — one for the agent's groups, one
+for the debtor's (affirm, deny, neutral, hardship) — find every cue turn by turn, a few regular
+expressions that start on a digit, a currency sign or a Chinese numeral read the amounts, dates and
+rates the agent states, and the content screening (arrears.compliance.screening) runs once over the
+agent's turns for the conduct items (and over the debtor's only when asked, R18). The checks then
+work on those hits. Screening findings that block fail their fatal item; findings the screening only
+marks for review leave the item undecided (`needs_review`) for an inspector.
 
 Pure: no I/O, no database. `score_interaction` returns plain values; `apply_decisions` replaces
 machine decisions by an inspector's (review, appeal) and recomputes the score.
