@@ -383,8 +383,12 @@ def _evaluate(
     hatt = hist & (kind == "attempt").to_numpy()
     party, channel, outcome, scope = df["party"], df["channel"], df["outcome"], df["scope"]
     consent = df["consent"].fill_null(False).to_numpy()
-    person_code = _codes(df["person"])
-    account_code = _codes(df["account"])
+    person_code, account_code = (
+        c.to_numpy()
+        for c in df.select(
+            pl.col("person", "account").cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1)
+        )
+    )
     pa_code = np.unique(
         person_code * (int(account_code.max(initial=0)) + 2) + account_code, return_inverse=True
     )[1]
@@ -758,7 +762,9 @@ def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None
 
 
 def _audit_frame(log: pl.DataFrame) -> pl.DataFrame:
-    df = log.with_row_index("_idx").sort(["at_us", "_idx"], maintain_order=True)
+    df = log.with_row_index("_idx")
+    if not df["at_us"].is_sorted():  # logs are usually written in time order already
+        df = df.sort(["at_us", "_idx"], maintain_order=True)
     is_att = pl.col("kind") == "attempt"
     return df.with_columns(
         pl.lit(True).alias("_hist"),
