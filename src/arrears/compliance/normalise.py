@@ -14,7 +14,7 @@ Steps and views (pure functions, no I/O beyond reading the shipped table once):
 * **character classes** — one byte per character, computed from the first UTF-8 byte with a
   256-entry table (`bytes.translate`, no per-character Python): ``c`` CJK ideograph
   (U+4000–U+9FFF), ``a`` ASCII letter, ``U`` ASCII capital, ``d`` ASCII digit, ``p`` sentence
-  punctuation (``, ; : ! ?``), ``x`` any other letter or mark (kana, Cyrillic, 。、…), and
+  punctuation (``, ; : ! ?``), ``x`` any other letter or mark (kana, Cyrillic, 。、), and
   ``" "`` a *separator* (whitespace, other ASCII punctuation and symbols, U+0080–U+00BF,
   U+2000–U+2FFF general punctuation and symbols, emoji and everything beyond the BMP).
 * **words** (the Latin view) — ASCII letters and digits (lower-cased) and ``*`` are token
@@ -44,6 +44,7 @@ from importlib import resources
 __all__ = [
     "CLASS_TABLE",
     "CONTINUATION",
+    "SINGLE_RUN",
     "WORD_TABLE",
     "Normalised",
     "char_classes",
@@ -52,8 +53,10 @@ __all__ = [
     "is_cjk",
     "normalise",
     "trad_to_simp",
+    "word_bytes",
     "word_text",
     "word_view",
+    "word_view_from_bytes",
 ]
 
 # UTF-8 continuation bytes: deleting them leaves exactly one byte per character.
