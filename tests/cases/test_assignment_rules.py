@@ -50,7 +50,8 @@ def test_routing_by_team_skill_language_and_agency() -> None:
     assert choose(CaseFacts(1, language="en"), pool, [], loads).user_id == 11  # 10 speaks only zh; 12 any
     placed = choose(CaseFacts(1, agency_code="AG1"), pool, [], loads)
     assert placed.user_id == 13  # an account placed with an agency goes to that agency's staff
-    assert choose(CaseFacts(1, agency_code="AG9"), pool, [], loads).user_id is None
+    assert choose(CaseFacts(1, agency_code="AG9"), pool, [], loads).user_id == 12  # no AG9 staff: in-house
+    assert choose(CaseFacts(1), [pool[3]], [], loads).user_id is None  # agency staff never take unplaced work
 
 
 def test_least_loaded_relative_to_cap_then_lowest_id() -> None:

@@ -5,8 +5,9 @@
   may take the case.
 - **Eligibility**: the collector is available (not on leave, not resigned), under their workload cap,
   in the rule's team with the rule's skill, speaks the debtor's language, covers the region, creditor
-  and bucket (an empty list on the profile means "any"), and belongs to the agency the account is
-  placed with (in-house staff take accounts placed with no agency).
+  and bucket (an empty list on the profile means "any"). Agency staff take only accounts placed with
+  their agency; an account placed with an agency goes to that agency's staff when one is eligible,
+  else to in-house staff.
 - **Stickiness**: a case stays with its collector while that collector is available; rules only
   place new or handed-over cases.
 - **Choice**: among eligible collectors, the lowest load relative to cap, then the lowest load, then
@@ -114,8 +115,8 @@ def eligible(collector: Collector, case: CaseFacts, rule: Rule | None, load: int
         return "not available"
     if load >= collector.cap:
         return "at workload cap"
-    if collector.agency_code != case.agency_code:
-        return "other agency"
+    if collector.agency_code is not None and collector.agency_code != case.agency_code:
+        return "other agency"  # CN-O1, CN-D1: agency staff see only what is placed with their agency
     if rule is not None and rule.team_id is not None and collector.team_id != rule.team_id:
         return "other team"
     if rule is not None and rule.skill is not None and rule.skill not in collector.skills:
@@ -148,15 +149,15 @@ def choose(
         if holder is not None and holder.available:
             return Choice(case.case_id, holder.user_id, "kept", None, "stays with its collector")
     rule = matching_rule(case, rules)
+    fits = [c for c in pool if c.user_id not in exclude and eligible(c, case, rule, loads.of(c.user_id)) is None]
+    if case.agency_code is not None and any(c.agency_code == case.agency_code for c in fits):
+        fits = [c for c in fits if c.agency_code == case.agency_code]  # placed with an agency: its staff first
     best: tuple[float, int, int] | None = None
-    for c in pool:
-        if c.user_id in exclude:
-            continue
+    for c in fits:
         load = loads.of(c.user_id)
-        if eligible(c, case, rule, load) is None:
-            key = (load / c.cap if c.cap > 0 else math.inf, load, c.user_id)
-            if best is None or key < best:
-                best = key
+        key = (load / c.cap if c.cap > 0 else math.inf, load, c.user_id)
+        if best is None or key < best:
+            best = key
     rule_id = rule.id if rule else None
     if best is None:
         return Choice(case.case_id, None, "none", rule_id, "no eligible collector under cap")
