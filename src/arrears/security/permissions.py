@@ -122,6 +122,77 @@ PERMISSIONS: dict[str, Rule] = {
     "letterheads.set": Rule(
         frozenset({"manager", "admin"}), description="a creditor's contact details on letters"
     ),
+    # Quality inspection (R23–R27): collectors and agency staff see only their own interactions and
+    # feedback, team leads their team's (scoped by collector in arrears.quality); inspectors review,
+    # QC leads (qc_inspector with the lead flag) or managers arbitrate appeals.
+    "qc.interactions.import": Rule(
+        frozenset({"qc_inspector", "manager", "compliance_officer"}),
+        description="import and auto-score interactions",
+    ),
+    "qc.interactions.read": Rule(
+        frozenset({"collector", "agency", "team_lead", "qc_inspector", "manager", "compliance_officer"}),
+        scoped=True,
+        description="read interactions and their machine scores",
+    ),
+    "qc.sample": Rule(frozenset({"qc_inspector", "manager"}), description="run a QC round (sampling)"),
+    "qc.reviews.read": Rule(
+        frozenset({"collector", "agency", "team_lead", "qc_inspector", "manager", "compliance_officer"}),
+        scoped=True,
+        description="read reviews and feedback",
+    ),
+    "qc.review": Rule(
+        frozenset({"qc_inspector"}), description="confirm or overturn machine findings, give feedback"
+    ),
+    "qc.respond": Rule(
+        frozenset({"collector", "agency", "team_lead"}),
+        scoped=True,
+        description="acknowledge or appeal one's own feedback",
+    ),
+    "qc.arbitrate": Rule(frozenset({"qc_inspector", "manager"}), description="arbitrate an appeal (QC lead)"),
+    "qc.alerts.read": Rule(
+        frozenset({"collector", "agency", "team_lead", "qc_inspector", "manager", "compliance_officer"}),
+        scoped=True,
+        description="overdue QC and complaint steps",
+    ),
+    "qc.notes.write": Rule(
+        frozenset({"qc_inspector"}), description="record problems, bottlenecks, suggestions"
+    ),
+    "qc.notes.read": Rule(
+        frozenset({"team_lead", "qc_inspector", "manager", "compliance_officer"}), description="read QC notes"
+    ),
+    "qc.calibration.manage": Rule(
+        frozenset({"qc_inspector", "manager"}), description="open and close calibration sessions"
+    ),
+    "qc.calibration.score": Rule(frozenset({"qc_inspector"}), description="score a calibration set blind"),
+    "qc.calibration.read": Rule(
+        frozenset({"qc_inspector", "manager", "compliance_officer"}),
+        description="calibration agreement figures",
+    ),
+    "qc.staff.manage": Rule(frozenset({"manager", "admin"}), description="QC leads and hiring dates"),
+    # The standard is shared with the whole team (R26, R29): de-identified examples only.
+    "coaching.read": Rule(ALL_ROLES, description="read the coaching library"),
+    "coaching.publish": Rule(
+        frozenset({"qc_inspector", "manager"}), description="publish or withdraw coaching examples"
+    ),
+    # Complaints: anyone who takes one down may record it; investigation by compliance or a manager.
+    "complaints.create": Rule(
+        CASE_WORKERS | {"qc_inspector", "manager", "compliance_officer"},
+        scoped=True,
+        description="record a complaint",
+    ),
+    "complaints.read": Rule(
+        frozenset({"team_lead", "qc_inspector", "manager", "compliance_officer"}),
+        scoped=True,
+        description="read complaints",
+    ),
+    "complaints.investigate": Rule(
+        frozenset({"manager", "compliance_officer"}), description="investigate and close complaints"
+    ),
+    # QC results and KPIs (R27, R28): team leads see their own team's figures.
+    "kpi.read": Rule(
+        frozenset({"team_lead", "qc_inspector", "manager", "compliance_officer"}),
+        description="recovery, overdue, bad-debt and abnormal-collection rates",
+    ),
     "audit.read": Rule(frozenset({"compliance_officer", "admin"}), description="read the audit trail"),
     "users.list": Rule(frozenset({"admin"}), description="list users"),
     "users.create": Rule(frozenset({"admin"}), description="create users and teams"),
