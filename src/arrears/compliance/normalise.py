@@ -17,8 +17,8 @@ Steps and views (pure functions, no I/O beyond reading the shipped table once):
   punctuation (``, ; : ! ?``), ``x`` any other letter or mark (kana, Cyrillic, 。、), and
   ``" "`` a *separator* (whitespace, other ASCII punctuation and symbols, U+0080–U+00BF,
   U+2000–U+2FFF general punctuation and symbols, emoji and everything beyond the BMP).
-* **words** (the Latin view) — ASCII letters and digits (lower-cased) and ``*`` are token
-  characters, everything else separates. Tokens are joined by one space and padded with one
+* **words** (the Latin view) — ASCII letters (lower-cased), digits (all written ``0``: only
+  a number's shape matters here) and ``*`` are token characters, everything else separates. Tokens are joined by one space and padded with one
   space at each end, so a lexicon key ``" kill you "`` matches whole tokens only and ``"sb"``
   never matches inside "subway". ``*`` is stripped at token edges (emphasis) but kept inside
   ("f*ck"). A run of two or more one-character tokens is joined ("s b" → "sb",
@@ -66,8 +66,10 @@ _SENTENCE_PUNCT = b",;:!?"
 
 def _build_word_table() -> bytes:
     table = bytearray(b" " * 256)
-    for b in b"abcdefghijklmnopqrstuvwxyz0123456789*":
+    for b in b"abcdefghijklmnopqrstuvwxyz*":
         table[b] = b
+    for b in b"0123456789":
+        table[b] = ord("0")  # only a number's shape matters to a Latin key or a digit-shape key
     for b in range(ord("A"), ord("Z") + 1):
         table[b] = b + 32
     return bytes(table)

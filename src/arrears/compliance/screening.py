@@ -20,9 +20,9 @@ How a text is screened
    "subway"). Both lexicons are always screened: mixed-language evasion is common.
 3. A few compiled regular expressions cover what a list cannot (a named organ in "我是XX法院",
    a lawful notice of a filed case, ID, card and social-security numbers, amounts in a
-   voicemail). Each runs only when a trigger term was found (or the text holds a digit shape
-   — a nine-digit run, ddd-dd-dddd, dddd dddd dddd — or the channel is a voicemail), so the
-   common path is one automaton pass. ID numbers are checked with the GB 11643 check digit and
+   voicemail). Each runs only when a trigger term was found (or the automaton saw a digit
+   shape — a nine-digit run, ddd-dd-dddd, dddd dddd dddd — or the channel is a voicemail), so
+   the common path is one automaton pass. ID numbers are checked with the GB 11643 check digit and
    card numbers with Luhn before they count.
 
 Verdict policy
@@ -244,6 +244,7 @@ class _Key:
     patterns: list[_Pattern] = field(default_factory=list)
     trad: bool = False
     run: bool = False
+    digits: bool = False
 
 
 @dataclass(frozen=True)
@@ -602,8 +603,8 @@ class _Prepared:
         self.cmap: list[int] | None = None
         u8 = folded.encode("utf-8", "surrogatepass")
         ascii_only = len(u8) == len(folded)
-        classes = u8.translate(CLASS_TABLE) if ascii_only else u8.translate(CLASS_TABLE, CONTINUATION)
-        self.classes = classes
+        classes = b"" if ascii_only else u8.translate(CLASS_TABLE, CONTINUATION)
+        self.classes = classes  # empty for ASCII: no CJK, and nothing below needs the classes
         if ascii_only or b"a" in classes or b"U" in classes:
             wbytes = u8.translate(WORD_TABLE, CONTINUATION)
             wb = b" " + b" ".join(wbytes.split()) + b" "
@@ -719,9 +720,9 @@ class Screener:
             voicemail = tuple(e for e in info.entries if e.kind == "voicemail")
             opt_out = any(e.kind == "opt_out" for e in info.entries)
             # payload: key length, Latin view?, anything but a voicemail item?, conduct entries, allowed
-            # phrase?, voicemail entries, opt-out?, triggered patterns, rescan bits (1 traditional
-            # character, 2 spaced-out letters)
-            redo = (1 if info.trad else 0) | (2 if info.run else 0)
+            # phrase?, voicemail entries, opt-out?, triggered patterns, flag bits (rescan: 1 traditional
+            # character, 2 spaced-out letters; 4 a digit shape for the `when: digits` patterns)
+            redo = (1 if info.trad else 0) | (2 if info.run else 0) | (4 if info.digits else 0)
             # not interesting: only a voicemail item, skipped at once outside a voicemail
             interesting = bool(conduct or allow or opt_out or info.patterns or redo)
             payload = (
@@ -764,6 +765,10 @@ class Screener:
         for trad in trad_to_simp():  # a traditional character (raw, unfolded) sends the text through folding
             key = trad.encode("utf-8").decode("latin-1")
             builder.keys.setdefault(key, _Key("C")).trad = True
+        # digit shapes in the Latin view (digits are written 0 there): ID and card numbers written
+        # solid, ddd-dd-dddd, dddd dddd dddd
+        for shape in ("000000000", " 000 00 0000 ", " 0000 0000 0000"):
+            builder.keys.setdefault(shape, _Key("W")).digits = True
         for a in _RUN_CHARS:  # " a b ": two one-character tokens in a row, to be joined ("s b" → "sb")
             for b in _RUN_CHARS:
                 builder.keys.setdefault(f" {a} {b} ", _Key("W")).run = True
@@ -848,7 +853,7 @@ class Screener:
         pack = pk or _HOME_PACK[lang]
         voicemail = chan == "voicemail"
         need_opt_out = chan in ELECTRONIC_CHANNELS and pack == "us"
-        many_digits = _digit_shapes(prep.classes)
+        many_digits = False  # a digit shape seen by the automaton: run the `when: digits` patterns
 
         conduct_hits: list[tuple[int, int, bool, tuple[_Entry, ...]]] = []
         allow_hits: list[tuple[int, int, bool]] = []
@@ -861,14 +866,16 @@ class Screener:
             if not payload[2] and not (voicemail and payload[5]):
                 continue  # the commonest hit: a voicemail item outside a voicemail
             klen, is_word, _, conduct_entries, allow, vm_entries, opt_out, key_patterns, redo = payload
-            if redo and rescan:
+            if redo & 3 and rescan:
                 bits = 0
                 for _, payload in hits:
-                    bits |= payload[8]
+                    bits |= payload[8] & 3
                 return bits
             key_start = end_index - klen + 1
             if (key_start < wlen) != is_word:
                 continue  # a Latin key inside the Chinese view: already seen in the Latin view
+            if redo & 4:
+                many_digits = True
             if key_patterns:
                 for p in key_patterns:
                     triggered[p.id] = p
@@ -939,14 +946,6 @@ class Screener:
         top = max(_SEVERITY_RANK.get(sev, 0) for _, sev in flags)
         verdict = "block" if top >= 2 else "review"
         return ScreenResult(verdict, tuple(f for f, _ in flags))
-
-
-def _digit_shapes(classes: bytes) -> bool:
-    """Whether the `when: digits` patterns can match: a run of nine digits (ID and card numbers
-    written solid), an SSN-shaped group (ddd-dd-dddd) or card-shaped groups (dddd dddd dddd)."""
-    if classes.count(b"d") < 9:
-        return False
-    return b"ddddddddd" in classes or b"ddd dd dddd" in classes or b"dddd dddd dddd" in classes
 
 
 def _outermost(found: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
