@@ -349,6 +349,26 @@ def test_reimport_with_new_figures_restates_once_per_changed_account(
         assert s.scalar(select(func.count()).select_from(Account)) == 3
 
 
+def test_reimport_updates_an_emergency_contact_in_place(
+    ctx: AppContext, tmp_path: Path, placements: Path
+) -> None:
+    import_placements(ctx, placements, "BANK1")
+    row1 = list(ROW_1)
+    row1[20], row1[21], row1[22] = "李四四", "父母", "13700000000"
+    r = import_placements(ctx, write_csv(tmp_path / "ec.csv", [HEADER, row1, ROW_2, ROW_3]), "BANK1")
+    assert (r.imported, r.updated, r.unchanged) == (0, 2, 1)  # HT001 and HT003 share the debtor
+    assert (r.details["third_parties_added"], r.details["contact_points_added"], r.details["restated"]) == (
+        0,
+        1,
+        0,
+    )
+    with Session(ctx.engine) as s:
+        tp = s.scalars(select(ThirdParty)).one()
+        assert (tp.relation, ctx.keys.decrypt(tp.name_enc)) == ("父母", "李四四")
+        phones = s.scalars(select(ContactPoint).where(ContactPoint.third_party_id == tp.id)).all()
+        assert sorted(ctx.keys.decrypt(p.value_enc) for p in phones) == ["+8613700000000", "+8613912345678"]
+
+
 def test_restating_over_later_payments_is_refused(ctx: AppContext, tmp_path: Path, placements: Path) -> None:
     import_placements(ctx, placements, "BANK1")
     pay = write_csv(
