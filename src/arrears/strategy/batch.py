@@ -161,7 +161,6 @@ def run_batch(
     )
     write_staging(ctx.engine, STAGING, _join_old(aged, old))
     write_staging(ctx.engine, PLAN_STAGING, _plan_staging(plan, allowed, blocked_rules))
-    ctx.engine.dispose()  # pooled SQLite connections may hold a schema snapshot from before the staging tables
     try:
         with ctx.engine.begin() as conn:
             _write_back(conn, ctx, as_of, started, summary)
