@@ -1,0 +1,157 @@
+"""In Debian's Chromium: sign in, open the queue, open a case, log a call, record a promise, and see
+both in the case history — in Chinese and in English. Screenshots go to test-output/. No console
+errors are allowed (a Content-Security-Policy violation fails the test)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from arrears.core.clock import fixed_clock
+from arrears.core.context import AppContext
+from arrears.core.migrate import upgrade
+from arrears.web.app import create_app
+from tests.conftest import FIXED_NOW
+from tests.security.world import PASSWORD, World, build_world
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("ARREARS_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import uvicorn
+
+    tmp = tmp_path_factory.mktemp("cases-browser")
+    ctx = AppContext(
+        database_url=f"sqlite:///{tmp / 'web.db'}",
+        key_file=tmp / "keys" / "web.key",
+        clock=fixed_clock(FIXED_NOW),
+    )
+    upgrade(ctx.engine)
+    world = build_world(ctx)  # 09:30 UTC = 17:30 in Shanghai: calls are allowed
+    port = _free_port()
+    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", world
+    srv.should_exit = True
+    thread.join(timeout=10)
+    ctx.dispose()
+
+
+@pytest.mark.parametrize(
+    ("locale", "queue_title", "logged", "promised", "note", "kept_word"),
+    [
+        ("zh-CN", "我的工作队列", "联系已记录。", "承诺还款已记录。", "本人接听，同意周一还款", "待兑现"),
+        (
+            "en-US",
+            "My queue",
+            "Contact logged.",
+            "Promise recorded.",
+            "Spoke to the debtor; will pay Monday",
+            "open",
+        ),
+    ],
+)
+def test_a_collector_logs_a_call_and_records_a_promise(
+    server: tuple[str, World],
+    locale: str,
+    queue_title: str,
+    logged: str,
+    promised: str,
+    note: str,
+    kept_word: str,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, world = server
+    OUTPUT.mkdir(exist_ok=True)
+    errors: list[str] = []
+    tag = locale.split("-")[0]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/login")
+            page.fill("#username", "c_east")
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in")
+            page.wait_for_url(f"{base}/")
+
+            page.goto(f"{base}/queue")
+            assert page.locator("h1").inner_text() == queue_title
+            rows = page.locator("table.queue tbody tr[data-case]")
+            assert rows.count() == 1 and "A1" in rows.first.inner_text()
+            page.screenshot(path=str(OUTPUT / f"cases-queue-{tag}.png"), full_page=True)
+
+            page.click("[data-testid=open-case]")
+            page.wait_for_url(f"{base}/cases/{world.cases['A1']}")
+            assert "A1" in page.locator("[data-testid=case-title]").inner_text()
+            assert "138****5678" in page.locator("[data-testid=contact-points]").inner_text()
+            page.screenshot(path=str(OUTPUT / f"cases-case-{tag}.png"), full_page=True)
+
+            page.select_option("#channel", "call")
+            page.select_option("#contact_point_id", str(world.contact_points["A1"]))
+            page.select_option("#outcome", "promise_to_pay")
+            page.fill("#notes", note)
+            with page.expect_response(lambda r: r.url.endswith("/contacts")) as answer:
+                page.click("#log-contact")
+            assert answer.value.status == 200
+            expect(page.locator("[data-testid=notice]")).to_have_text(logged)
+            expect(page.locator("[data-testid=history]")).to_contain_text(note)
+
+            page.fill("#amount", "800.00")
+            page.fill("#due_date", "2026-12-01")
+            with page.expect_response(lambda r: r.url.endswith("/promises")) as answer:
+                page.click("#record-promise")
+            assert answer.value.status == 200
+            expect(page.locator("[data-testid=notice]")).to_have_text(promised)
+            promises = page.locator("[data-testid=promises]")
+            expect(promises).to_contain_text("800.00 CNY")
+            expect(promises).to_contain_text(kept_word)
+            history = page.locator("[data-testid=history]").inner_text()
+            assert note in history and "800.00" in history and "2026-12-01" in history
+            page.screenshot(path=str(OUTPUT / f"cases-history-{tag}.png"), full_page=True)
+            context.close()
+        finally:
+            browser.close()
+    assert not errors, errors
+    for name in ("queue", "case", "history"):
+        assert (OUTPUT / f"cases-{name}-{tag}.png").stat().st_size > 1000
