@@ -1,7 +1,7 @@
 """plans, legal route, documents
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-28 18:42:30.051338
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import arrears.core.db
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

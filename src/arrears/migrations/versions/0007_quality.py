@@ -1,7 +1,7 @@
 """quality inspection: interactions, reviews, calibration, coaching, complaints
 
 Revision ID: 0007
-Revises: 0004 (depends on 0005: interactions reference the contact log)
+Revises: 0006
 Create Date: 2026-11-28 18:57:35.534154
 """
 
@@ -15,10 +15,9 @@ from alembic import op
 import arrears.core.db
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
-# The contact log (0005) must exist first: qc_interactions.contact_id references contacts.
-depends_on: str | Sequence[str] | None = ("0005",)
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
