@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from arrears.cases.history import history_loader
 from arrears.core.columnar import drop_table, read_arrow, write_staging
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
@@ -29,7 +30,7 @@ from arrears.portfolio.ageing_columnar import age_portfolio, conform
 from arrears.strategy.definition import Strategy
 from arrears.strategy.models import BatchRun
 from arrears.strategy.planner import FEATURE_SCHEMA, planner_sql, steps_table
-from arrears.strategy.precheck import HistoryLoader, no_history, precheck
+from arrears.strategy.precheck import HistoryLoader, precheck, with_days_since_contact
 from arrears.strategy.service import active_strategy
 
 SNAPSHOT_ACCOUNTS = """
@@ -98,7 +99,7 @@ def run_batch(
     engine: str = "duckdb",
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS,
     strategy: Strategy | None = None,
-    history: HistoryLoader = no_history,
+    history: HistoryLoader | None = None,
     on_step: Progress | None = None,
 ) -> BatchSummary:
     """Run the nightly batch for `as_of`. Idempotent per date; refuses to go back in time."""
@@ -135,6 +136,10 @@ def run_batch(
     )
     live = _live_scores(ctx, accounts, aged, as_of)
     feats, summary.score_source = score_features(feats, live)
+    loader = history if history is not None else history_loader(ctx.keys)
+    with ctx.engine.connect() as conn:
+        contact_log = loader(conn, as_of)
+    feats = with_days_since_contact(feats, contact_log, as_of)
     plan = run(
         engine,
         planner_sql(strategy, as_of, dialect(engine)),
@@ -147,7 +152,7 @@ def run_batch(
     step("compliance pre-check")
     people = conform(accounts, PEOPLE_SCHEMA)
     with ctx.engine.connect() as conn:
-        allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, history)
+        allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log)
     summary.seconds["precheck"] = round(time.perf_counter() - t_guard, 3)
 
     t2 = time.perf_counter()

@@ -61,7 +61,7 @@ def precheck(
     people: pa.Table,
     as_of: date,
     keys: KeyRing,
-    history: HistoryLoader = no_history,
+    history: pl.DataFrame | None = None,
 ) -> tuple[np.ndarray, list[str | None]]:
     """allowed (int8) and the blocking rule ids (comma-separated) for every row of `plan`.
 
@@ -81,7 +81,7 @@ def precheck(
     if todo.height == 0:
         return allowed, rules
     points = _first_contact_points(conn, todo["debtor_id"].unique().to_list(), keys)
-    hist = history(conn, as_of)
+    hist = history if history is not None and history.height else None
     starts: dict[tuple[str, str], datetime] = {}
     rows = []
     for r in todo.iter_rows(named=True):
@@ -122,3 +122,23 @@ def precheck(
                 allowed[i] = 0
                 rules[i] = ",".join(rs) if rs else None
     return allowed, rules
+
+
+def with_days_since_contact(feats: pa.Table, log: pl.DataFrame | None, as_of: date) -> pa.Table:
+    """Fill `days_since_contact` (for step conditions such as `no_contact_days`) from the contact log:
+    days from the last contact attempt about the account to the batch date; null when never contacted."""
+    i = feats.schema.get_field_index("days_since_contact")
+    if log is None or log.height == 0:
+        return feats
+    last = (
+        log.filter(pl.col("kind") == "attempt")
+        .with_columns(pl.col("at").str.to_datetime(time_zone="UTC", strict=False).dt.date().alias("day"))
+        .filter(pl.col("day") <= as_of)
+        .group_by("account")
+        .agg(pl.col("day").max())
+    )
+    refs = pl.DataFrame({"account": feats["account_ref"].to_pylist()})
+    days = refs.join(last, on="account", how="left").select(
+        (pl.lit(as_of) - pl.col("day")).dt.total_days().cast(pl.Int32).alias("d")
+    )["d"]
+    return feats.set_column(i, "days_since_contact", days.to_arrow())
