@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"  penalty accrued {accrued}; planned today: {planned}; {summary.blocked} held back by the guard"
         )
+        _assign(actx)
         if serve:
             import uvicorn
 
@@ -107,3 +108,18 @@ def _demo_staff(actx: Any) -> None:
                 created.append(name)
     if created:
         console.print(f"[bold]staff[/bold] {', '.join(created)} — demo password: {DEMO_PASSWORD}")
+
+
+def _assign(actx: Any) -> None:
+    """Give the demo collectors their queues: open cases placed by the assignment rules, best first."""
+    from arrears.cases.service import assign_unassigned
+    from arrears.core.db import transaction
+    from arrears.security.principal import Principal
+
+    with transaction(actx.sessions) as session:
+        placed = assign_unassigned(session, Principal.system("demo"), now=actx.clock())
+    if placed.moved or placed.unplaced:
+        console.print(
+            f"[bold]queues[/bold] {len(placed.moved)} cases assigned to collectors; "
+            f"{len(placed.unplaced)} left for a manager to place"
+        )
