@@ -98,6 +98,6 @@ def test_kill_9_during_write_back_then_rerun_equals_one_clean_run(tmp_path) -> N
 
     for db in (crashed, clean):
         p = _batch(db)
-        out, err = p.communicate(timeout=300)
+        _out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()
     assert _state(crashed) == _state(clean)
