@@ -119,16 +119,21 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
     missing = [c for c in required if c not in cols]
     if missing:
         raise LogError(f"{name}: missing column(s) {', '.join(missing)} (expected {','.join(COLUMNS)})")
-    lower = ("kind", "party", "channel", "outcome", "consent", "ids_shown")
 
     def column(c: str) -> pl.Expr:
         if c not in cols:
             return pl.lit(None, pl.String).alias(c)
+        if c in _FEW_VALUES:  # few distinct values: tidy each distinct value once
+            return pl.col(cols[c]).cast(pl.String).alias(c)
         e = pl.col(cols[c]).cast(pl.String).str.strip_chars()
-        e = pl.when(e == "").then(None).otherwise(e)
-        return (e.str.to_lowercase() if c in lower else e).alias(c)
+        return pl.when(e == "").then(None).otherwise(e).alias(c)
 
     df = raw.select([column(c) for c in (*COLUMNS, *OPTIONAL)]).with_row_index("_row", offset=1)
+    df = df.with_columns(
+        pl.col(c).replace_strict(mapping, default=None, return_dtype=pl.String)
+        for c in _FEW_VALUES
+        if (mapping := _tidy(df[c], lower=c in _LOWER)) is not None
+    )
     df = df.with_columns(pl.col("kind").fill_null("attempt"))
 
     def fail(mask: pl.Expr, field: str, why: Callable[[dict[str, Any]], str]) -> None:
@@ -146,9 +151,14 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
     bad_scopes = [s for s in scopes if not valid_consent_scope(s)]
     staff = pl.col("staff_count").cast(pl.Int64, strict=False)
     yes_no = [*_YES, *_NO]
+    unique_ids = df["id"].n_unique() == df.height
     checks: list[tuple[pl.Expr, str, Callable[[dict[str, Any]], str]]] = [
         *((pl.col(c).is_null(), c, lambda r: "is empty") for c in required),
-        (pl.col("id").is_duplicated(), "id", lambda r: f"{r['id']!r} appears more than once"),
+        (
+            pl.lit(not unique_ids) & pl.col("id").is_duplicated(),
+            "id",
+            lambda r: f"{r['id']!r} appears more than once",
+        ),
         (~pl.col("kind").is_in(kinds), "kind", lambda r: f"{r['kind']!r} is not one of {', '.join(kinds)}"),
         (att & pl.col("party").is_null(), "party", lambda r: "is empty for an attempt"),
         (
@@ -204,6 +214,22 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
     else:
         df = df.with_columns(_parse_at(df, fail))
     return _default_scopes(df.drop("at"))
+
+
+_FEW_VALUES = ("party", "channel", "outcome", "consent", "kind", "tz", "scope", "staff_count", "ids_shown")
+_LOWER = ("kind", "party", "channel", "outcome", "consent", "ids_shown")
+
+
+def _tidy(col: pl.Series, lower: bool) -> dict[str, str | None] | None:
+    """Stripped (and lower-cased) spelling of each distinct value, empty → null; None if all are tidy."""
+    mapping: dict[str, str | None] = {}
+    changed = False
+    for v in col.drop_nulls().unique().to_list():
+        t = v.strip()
+        t = t.lower() if lower else t
+        mapping[v] = t or None
+        changed |= mapping[v] != v
+    return mapping if changed else None
 
 
 _AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
