@@ -24,7 +24,7 @@ from arrears.portfolio.models import Account, Case, ContactPoint, Debtor, ThirdP
 from arrears.quality.interactions import decrypt_content, item_rows, load_interaction
 from arrears.quality.models import CLOSED_REVIEW_STATUSES, CoachingExample, Complaint, QcInteraction, QcReview
 from arrears.security import audit
-from arrears.security.masking import scrub
+from arrears.security.masking import mask, scrub
 from arrears.security.models import User
 from arrears.security.permissions import authorize, not_found
 from arrears.security.pii import KeyError_, KeyRing
@@ -66,6 +66,9 @@ def deidentify(text: str, known: Sequence[tuple[str, str]] = (), language: str =
         v = (value or "").strip()
         if len(v) < 2:
             continue
+        if role in ("phone", "email", "national_id"):  # masked in the usual shape (138****5678)
+            values.append((v, mask(role, v)))
+            continue
         values.append((v, marks.get(role, marks["name"])))
         if " " in v:  # English names: each part alone too (Mr. Carter, James)
             values += [(p, marks.get(role, marks["name"])) for p in v.split() if len(p) >= 3]
@@ -102,7 +105,7 @@ def known_personal_data(
             known.append((debtor.name, "debtor"))
             nid = _decrypt(keys, debtor.national_id_enc)
             if nid:
-                known.append((nid, "name"))
+                known.append((nid, "national_id"))
             for tp in session.scalars(select(ThirdParty).where(ThirdParty.debtor_id == debtor.id)):
                 name = _decrypt(keys, tp.name_enc)
                 if name:
@@ -111,7 +114,7 @@ def known_personal_data(
                 value = _decrypt(keys, cp.value_enc)
                 if not value:
                     continue
-                role = "address" if cp.kind == "address" else ("third_party" if cp.third_party_id else "name")
+                role = cp.kind if cp.kind in ("phone", "email", "address") else "name"
                 known.append((value, role))
                 if cp.kind == "phone" and value.startswith("+86"):
                     known.append((value[3:], role))
