@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -280,38 +280,49 @@ def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
 # ------------------------------------------------------------------------------------------- preparing
 
 
-def with_contacts(df: pl.DataFrame, pack: Pack) -> pl.DataFrame:
-    """The frame with `_ckind`, `_cnorm`, `_czones` (kind, normalised spelling and phone zones of the
-    contact) and `_snorm` (normalised opt-out scope), from one lookup table of distinct values."""
+_KINDS = ("address", "email", "phone")
+_PHONE = 2
+
+
+@dataclass(frozen=True)
+class _Contacts:
+    """The frame with integer codes from one lookup table of its distinct contact values: `_ckind`
+    (index into _KINDS), `_cnorm` (normalised spelling; opt-out scopes in `_snorm` share its codes) and
+    `_czone` (index into `zones`: a phone's zones "|"-joined, "" for none); -1 where there is none."""
+
+    df: pl.DataFrame
+    zones: list[str]
+
+
+def with_contacts(df: pl.DataFrame, pack: Pack) -> _Contacts:
     values = pl.concat(
         [df["contact"].drop_nulls(), df.filter(pl.col("kind") == "opt_out")["scope"].drop_nulls()]
     )
     table = contact_table(values, pack.default_region)
-    out = df.join(
-        table.rename({"kind": "_ckind", "norm": "_cnorm", "zones": "_czones"}),
-        left_on="contact",
-        right_on="value",
-        how="left",
-        maintain_order="left",
+    zones = table["zones"].unique().sort()
+    table = table.select(
+        "value",
+        pl.col("kind").replace_strict(_KINDS, range(len(_KINDS)), return_dtype=pl.Int64).alias("_ckind"),
+        (pl.col("norm").rank("dense").cast(pl.Int64) - 1).alias("_cnorm"),
+        pl.col("zones").replace_strict(zones, range(len(zones)), return_dtype=pl.Int64).alias("_czone"),
     )
-    opt = pl.col("kind") == "opt_out"
-    return out.with_columns(
-        pl.when(opt)
-        .then(pl.col("scope").replace_strict(table["value"], table["norm"], default=None))
-        .alias("_snorm")
-    )
+    out = df.join(table, left_on="contact", right_on="value", how="left", maintain_order="left")
+    scope_norm = pl.col("scope").replace_strict(table["value"], table["_cnorm"], default=None)
+    out = out.with_columns(pl.when(pl.col("kind") == "opt_out").then(scope_norm).alias("_snorm"))
+    out = out.with_columns(pl.col("_ckind", "_cnorm", "_czone", "_snorm").fill_null(-1))
+    return _Contacts(out, zones.to_list())
 
 
-def person_zones_of(df: pl.DataFrame, pack: Pack) -> dict[str, str]:
+def person_zones_of(c: _Contacts) -> dict[str, str]:
     """A default zone per person: the zone of the person's first row (in time order) that shows one —
-    its `tz`, else the first zone of its phone number. `df` carries the columns of `with_contacts`."""
-    phone_zone = pl.col("_czones").str.split("|").list.first().replace("", None)
-    rows = df.select(
-        "person",
-        pl.coalesce(pl.col("tz"), pl.when(pl.col("_ckind") == "phone").then(phone_zone)).alias("zone"),
-    ).filter(pl.col("zone").is_not_null())
+    its `tz`, else the first zone of its phone number."""
+    first_zone = [z.split("|")[0] or None for z in c.zones]
+    has_zone = np.array([bool(z) for z in c.zones] + [False], dtype=bool)  # code -1 → False
+    df = c.df
+    phone = (df["_ckind"].to_numpy() == _PHONE) & has_zone[df["_czone"].to_numpy()]
+    rows = df.select("person", "tz", "_czone").filter(pl.col("tz").is_not_null() | pl.Series(phone))
     first = rows.unique(subset=["person"], keep="first", maintain_order=True)
-    return dict(first.iter_rows())
+    return {person: tz or first_zone[code] for person, tz, code in first.iter_rows()}
 
 
 def _codes(s: pl.Series) -> np.ndarray:
@@ -386,11 +397,10 @@ class _Verdicts:
     text_warn: list[dict[tuple[str, str], Reason]]
 
 
-def _evaluate(
-    df: pl.DataFrame, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str]
-) -> _Verdicts:
+def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str]) -> _Verdicts:
     """Decide every candidate row (`_cand`) of the frame sorted by (time, order) from the rows before it
     that are history (`_hist`). Each rule below mirrors its scalar twin in guard.py."""
+    df = c.df
     n = df.height
     order = list(pack.check_order)
     if len(order) > 64:
@@ -440,48 +450,45 @@ def _evaluate(
         return hist & (kind == k).to_numpy()
 
     # -- contacts: normalised codes (contacts of attempts and opt-out scopes share one code space)
-    contact_kinds, contact_norm, phone_zones = df["_ckind"], df["_cnorm"], df["_czones"]
-    scope_norm = df["_snorm"]
-    both = _codes(pl.concat([contact_norm, scope_norm]))
-    contact_code, scope_code = both[:n], both[n:]
+    contact_code = df["_cnorm"].to_numpy()
+    scope_code = df["_snorm"].to_numpy()
+    is_phone = df["_ckind"].to_numpy() == _PHONE
     by_contact = _Grouping(contact_code)
 
-    # -- zones of every candidate (explicit tz, else phone zones, else the person's or the pack's)
-    pz = df["person"].replace_strict(
-        pl.Series(list(person_zones), dtype=pl.String),
-        pl.Series(list(person_zones.values()), dtype=pl.String),
-        default=None,
+    # -- zones of every candidate (explicit tz, else phone zones, else the person's or the pack's),
+    # as indexes into one small list of zone names ("|"-joined tuples)
+    names: dict[str, int] = {}
+
+    def ids(values: Sequence[str | None]) -> np.ndarray:
+        return np.array([names.setdefault(v, len(names)) if v else -1 for v in values] + [-1], dtype=np.int64)
+
+    phone_id = ids(c.zones)[df["_czone"].to_numpy()]  # -1 → the trailing -1
+    tz_values = df["tz"].unique().to_list()
+    tz_id = (
+        df["tz"].replace_strict(tz_values, ids(tz_values)[:-1], default=-1, return_dtype=pl.Int64).to_numpy()
     )
-    zone_str = pl.select(
-        pl.when(pl.Series(cand))
-        .then(
-            pl.coalesce(
-                df["tz"],
-                pl.when(contact_kinds == "phone").then(phone_zones.replace("", None)),
-                pz,
-                pl.lit("|".join(pack.default_timezones)),
-            )
+    people = list(person_zones)
+    pz_id = (
+        df["person"]
+        .replace_strict(
+            people, ids([person_zones[p] for p in people])[:-1], default=-1, return_dtype=pl.Int64
         )
-        .alias("z")
-    ).to_series()
-    day_zone = pl.select(pl.coalesce(pz, zone_str.str.split("|").list.first())).to_series()
-    zone_id = _codes(zone_str)
-    tuples = {
-        int(i): tuple(z.split("|"))
-        for i, z in pl.DataFrame({"i": zone_id, "z": zone_str})
-        .filter(pl.col("i") >= 0)
-        .unique("i")
-        .iter_rows()
-    }
+        .to_numpy()
+    )
+    default_id = names.setdefault("|".join(pack.default_timezones), len(names))
+    zone_id = np.where(
+        tz_id >= 0,
+        tz_id,
+        np.where(is_phone & (phone_id >= 0), phone_id, np.where(pz_id >= 0, pz_id, default_id)),
+    )
+    zone_id = np.where(cand, zone_id, -1)
+    tuples = {i: tuple(name.split("|")) for name, i in list(names.items())}
+    first_of = np.array([names.setdefault(tuples[i][0], len(names)) for i in range(len(tuples))] + [-1])
+    day_zone_id = np.where(pz_id >= 0, pz_id, first_of[zone_id])
+    day_zone_id = np.where(cand, day_zone_id, -1)
     cand_idx = np.nonzero(cand)[0]
-    day_zone_id = _codes(day_zone)
-    day_zone_names = {
-        int(i): z
-        for i, z in pl.DataFrame({"i": day_zone_id, "z": day_zone})
-        .filter(pl.col("i") >= 0)
-        .unique("i")
-        .iter_rows()
-    }
+    zone_names = {i: name for name, i in names.items()}
+    day_zone_names = {int(i): zone_names[int(i)] for i in np.unique(day_zone_id[cand_idx])}
 
     # local day of each candidate in its day zone; day starts (UTC µs) k days before it
     local_dayno = np.zeros(n, dtype=np.int64)
@@ -579,10 +586,9 @@ def _evaluate(
         calls = _isin(channel, r["call_channels"])
         q = hatt & calls & _isin(outcome.fill_null(UNKNOWN_OUTCOME), r["unanswered_outcomes"])
         cnt = by_contact.count_prior(q, lo_of(today0))
-        phone = (contact_kinds == "phone").fill_null(False).to_numpy()
         mark(
             ("CN-F2", "cap"),
-            active("CN-F2") & calls & phone & (cnt >= r["max_unanswered_per_number_per_day"]),
+            active("CN-F2") & calls & is_phone & (cnt >= r["max_unanswered_per_number_per_day"]),
         )
 
     # -- CN-P2 / US-P2: third parties
@@ -781,10 +787,9 @@ def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None
 
     Returns id, allowed, rules, reasons, warnings per attempt, in the log's order.
     """
-    df = with_contacts(_audit_frame(log), pack)
-    zones = person_zones_of(df, pack)
-    verdicts = _evaluate(df, pack, TextChecker(pack, screen), zones)
-    return _assemble(df, verdicts, pack)
+    c = with_contacts(_audit_frame(log), pack)
+    verdicts = _evaluate(c, pack, TextChecker(pack, screen), person_zones_of(c))
+    return _assemble(c.df, verdicts, pack)
 
 
 def _audit_frame(log: pl.DataFrame) -> pl.DataFrame:
@@ -804,7 +809,7 @@ def audit_scalar(
 ) -> list[dict[str, Any]]:
     """Reference: replay the log row by row through the scalar guard (optionally the first `limit` rows)."""
     df = _audit_frame(log)
-    zones = person_zones_of(with_contacts(df, pack), pack)
+    zones = person_zones_of(with_contacts(df, pack))
     if limit is not None:
         df = df.head(limit)
     guard = Guard(pack, screen)
@@ -925,7 +930,9 @@ def check_planned(
     both = both.with_columns(
         pl.when(pl.col("_cand")).then(pl.col("_idx").cast(pl.Int64) - n_hist).otherwise(-1).alias("_out")
     )
-    verdicts = _evaluate(with_contacts(both, pack), pack, TextChecker(pack, screen), zones)
+    c = with_contacts(both, pack)
+    verdicts = _evaluate(c, pack, TextChecker(pack, screen), zones)
+    both = c.df
     answers = _assemble(both, verdicts, pack)
     return frame.with_columns(answers.select("allowed", "rules", "reasons", "warnings"))
 
