@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from arrears.core.errors import Conflict, Forbidden, ValidationFailed
 from arrears.documents import letters
@@ -595,23 +595,64 @@ def _complete(session: Session, actor: Actor, plan: Plan, account: Account, *, a
     return tx_id
 
 
-def evaluate_account(
+def _payments_by_account(session: Session, account_ids: Sequence[int]) -> dict[int, list[schedule.Payment]]:
+    """Every payment of the accounts that was not reversed, in one query per chunk of accounts."""
+    reversal = aliased(LedgerTransaction)
+    out: dict[int, list[schedule.Payment]] = {}
+    ids = sorted(set(account_ids))
+    for i in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(LedgerTransaction.account_id, LedgerTransaction.effective_date, LedgerTransaction.amount)
+            .where(
+                LedgerTransaction.account_id.in_(ids[i : i + 5000]),
+                LedgerTransaction.kind == "payment",
+                ~exists().where(reversal.reverses_id == LedgerTransaction.id),
+            )
+            .order_by(LedgerTransaction.effective_date, LedgerTransaction.id)
+        )
+        for account_id, day, amount in rows:
+            if account_id is not None:  # always set for payments
+                out.setdefault(account_id, []).append(schedule.Payment(day, int(amount)))
+    return out
+
+
+def evaluate_plans(
     session: Session,
-    account: Account,
     *,
     as_of: date,
     at: datetime,
     actor: Actor = "system",
     store: DocumentStore | None = None,
+    account_ids: Sequence[int] | None = None,
 ) -> list[PlanChange]:
-    """Bring the account's active plans up to date with its payments: completed or broken (R13)."""
+    """Follow active payment plans (all of them — the nightly follow-up — or those of some accounts)
+    against their payments: completed (a settlement's remainder waived) or broken (R13).
+
+    Plans, their schedules, the accounts and their payments are read in bulk; only the plans that
+    change are written."""
+    q = (
+        select(Plan)
+        .options(selectinload(Plan.instalments))
+        .where(Plan.status == "active", Plan.kind != "relief")
+        .order_by(Plan.account_id, Plan.id)
+    )
+    if account_ids is not None:
+        q = q.where(Plan.account_id.in_(list(account_ids)))
+    plans = session.scalars(q).all()
+    if not plans:
+        return []
+    ids = sorted({p.account_id for p in plans})
+    accounts = {}
+    for i in range(0, len(ids), 5000):
+        accounts.update(
+            {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids[i : i + 5000])))}
+        )
+    payments = _payments_by_account(session, ids)
     changes: list[PlanChange] = []
-    plans = session.scalars(
-        select(Plan).where(Plan.account_id == account.id, Plan.status == "active", Plan.kind != "relief")
-    ).all()
     for plan in plans:
-        prog = progress(session, plan, as_of)
-        assert prog is not None
+        account = accounts[plan.account_id]
+        paid = [p for p in payments.get(plan.account_id, []) if p.paid_on >= plan.start_date]
+        prog = schedule.evaluate(plan_schedule(plan), paid, as_of, plan.grace_days)
         cleared = ledger.Balances.of(account).owed == 0
         if prog.status == "completed" or cleared:
             tx_id = _complete(session, actor, plan, account, at=at)
@@ -619,7 +660,10 @@ def evaluate_account(
             if store is not None and account.status == "paid":
                 from arrears.plans import feedback
 
-                doc = feedback.paid_in_full_document(session, store, account, at=at, actor=actor)
+                try:
+                    doc = feedback.paid_in_full_document(session, store, account, at=at, actor=actor)
+                except Conflict:  # no letterhead: the plan completes, the letter waits
+                    doc = None
                 docs = (doc.id,) if doc is not None else ()
             changes.append(PlanChange(plan.id, "active", "completed", tx_id, docs))
         elif prog.status == "broken":
@@ -635,24 +679,17 @@ def evaluate_account(
     return changes
 
 
-def evaluate_plans(
+def evaluate_account(
     session: Session,
+    account: Account,
     *,
     as_of: date,
     at: datetime,
     actor: Actor = "system",
     store: DocumentStore | None = None,
 ) -> list[PlanChange]:
-    """Every account with an active payment plan (the nightly follow-up)."""
-    ids = session.scalars(
-        select(Plan.account_id).where(Plan.status == "active", Plan.kind != "relief").distinct()
-    ).all()
-    changes: list[PlanChange] = []
-    for account_id in sorted(ids):
-        account = session.get(Account, account_id)
-        assert account is not None
-        changes += evaluate_account(session, account, as_of=as_of, at=at, actor=actor, store=store)
-    return changes
+    """Bring one account's active plans up to date with its payments (after a payment, R14)."""
+    return evaluate_plans(session, as_of=as_of, at=at, actor=actor, store=store, account_ids=[account.id])
 
 
 # --- affordability (R16) ---------------------------------------------------------------------------
