@@ -35,12 +35,14 @@ def _root(
 
 def _wire() -> None:
     from arrears import demo as demo_cli
+    from arrears.analytics import cli as analytics_cli
     from arrears.cases import cli as cases_cli
     from arrears.compliance import cli as compliance_cli
     from arrears.compliance import screen_cli
     from arrears.plans import cli as plans_cli
     from arrears.portfolio import cli as portfolio_cli
     from arrears.quality import cli as quality_cli
+    from arrears.quality import qc_cli
     from arrears.scoring import cli as scoring_cli
     from arrears.security import cli as security_cli
     from arrears.simulation import cli as simulation_cli
@@ -59,6 +61,8 @@ def _wire() -> None:
     quality_cli.register(app)
     cases_cli.register(app)
     plans_cli.register(app)
+    qc_cli.register(app)
+    analytics_cli.register(app)
 
 
 _wire()
