@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -155,10 +155,15 @@ class Pack:
 # ---------------------------------------------------------------------------------------------- loading
 
 
+@cache
+def _pack_names() -> tuple[str, ...]:
+    folder = resources.files("arrears.compliance").joinpath("packs")
+    return tuple(sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
 def list_packs() -> list[str]:
     """Names of the packs shipped with Arrears."""
-    folder = resources.files("arrears.compliance").joinpath("packs")
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return list(_pack_names())
 
 
 def load_pack(
@@ -175,8 +180,15 @@ def load_pack(
     """
     if name not in list_packs():
         raise PackError(f"unknown rule pack {name!r}; available: {', '.join(list_packs())}")
-    raw = _read_shipped(name)
-    return build_pack(raw, f"{name}.yaml", overrides, as_of or clock().date())
+    day = as_of or clock().date()
+    if not overrides:
+        return _shipped_pack(name, day)  # packs are immutable: one per (name, day) is shared
+    return build_pack(_read_shipped(name), f"{name}.yaml", overrides, day)
+
+
+@lru_cache(maxsize=256)
+def _shipped_pack(name: str, as_of: date) -> Pack:
+    return build_pack(_read_shipped(name), f"{name}.yaml", None, as_of)
 
 
 def load_pack_file(
