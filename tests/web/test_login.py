@@ -92,8 +92,9 @@ def test_csrf_is_required_on_every_state_changing_form(world: World) -> None:
     page = client.get("/")
     good = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
     unsafe = [(m, p) for m, p, _ in app_routes(client.app) if m != "GET" and not p.startswith("/api/")]
-    assert {p for _, p in unsafe} == {"/login", "/logout", "/language"}
-    for method, path in unsafe:
+    assert {"/login", "/logout", "/language"} <= {p for _, p in unsafe}
+    for method, route_path in unsafe:
+        path = re.sub(r"{\w+}", "1", route_path)  # the token is checked before the resource is looked up
         for token in ("", "forged-token", good[:-1] + ("A" if good[-1] != "A" else "B")):
             r = client.request(method, path, data={"csrf_token": token, "language": "en", "username": "x"})
             assert r.status_code == 403, (path, token, r.status_code)
