@@ -149,9 +149,10 @@ def choose(
         if holder is not None and holder.available:
             return Choice(case.case_id, holder.user_id, "kept", None, "stays with its collector")
     rule = matching_rule(case, rules)
-    fits = [c for c in pool if c.user_id not in exclude and eligible(c, case, rule, loads.of(c.user_id)) is None]
+    fits = [c for c in pool if c.user_id not in exclude and not eligible(c, case, rule, loads.of(c.user_id))]
     if case.agency_code is not None and any(c.agency_code == case.agency_code for c in fits):
-        fits = [c for c in fits if c.agency_code == case.agency_code]  # placed with an agency: its staff first
+        # placed with an agency: its staff first
+        fits = [c for c in fits if c.agency_code == case.agency_code]
     best: tuple[float, int, int] | None = None
     for c in fits:
         load = loads.of(c.user_id)

@@ -230,7 +230,7 @@ def _staff_ids(session: Session, text: str, principal: Principal) -> list[int]:
     """Visit staff typed as user names (the signed-in user is one of them)."""
     names = {n.strip().lower() for n in text.replace("，", ",").split(",") if n.strip()}
     names.add(principal.username)
-    ids = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).tuples().all())
+    ids = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all())
     unknown = sorted(names - set(ids))
     if unknown:
         raise ArrearsError(f"staff: no user {', '.join(unknown)}")

@@ -106,9 +106,7 @@ def _next_contacts(
     account_debtor = dict(
         session.execute(
             select(Account.id, Account.debtor_id).where(Account.id.in_([c.account_id for c in cases]))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     out: dict[int, _Next] = {}
     for case in cases:
@@ -170,9 +168,7 @@ def build_queue(
             select(Contact.case_id, func.max(Contact.at))
             .where(Contact.case_id.in_(case_ids), Contact.direction == "outbound")
             .group_by(Contact.case_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     latest_cb_ids = list(
         session.scalars(
@@ -191,18 +187,14 @@ def build_queue(
             select(Promise.case_id, func.min(Promise.due_date))
             .where(Promise.case_id.in_(case_ids), Promise.status == "open")
             .group_by(Promise.case_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     broken = dict(
         session.execute(
             select(Promise.case_id, func.max(Promise.resolved_at))
             .where(Promise.case_id.in_(case_ids), Promise.status.in_(("broken", "partly_kept")))
             .group_by(Promise.case_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
 
     debtor_ids = sorted({r[2].id for r in rows})
@@ -556,7 +548,7 @@ def case_history(
                 },
             )
         )
-    names = dict(session.execute(select(User.id, User.username)).tuples().all())
+    names = dict(session.execute(select(User.id, User.username)).all())
     for s in session.scalars(select(CaseAssignment).where(CaseAssignment.case_id == case.id)):
         out.append(
             HistoryEntry(
@@ -632,8 +624,8 @@ def board(session: Session, principal: Principal, *, case_limit: int = 200) -> B
     pool = collectors(session, team)
     loads = workloads(session)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([c.user_id for c in pool])))}
-    teams = dict(session.execute(select(Team.id, Team.name)).tuples().all())
-    statuses = dict(session.execute(select(CollectorProfile.user_id, CollectorProfile.status)).tuples().all())
+    teams = dict(session.execute(select(Team.id, Team.name)).all())
+    statuses = dict(session.execute(select(CollectorProfile.user_id, CollectorProfile.status)).all())
     b = Board()
     for c in pool:
         u = users[c.user_id]
@@ -652,7 +644,7 @@ def board(session: Session, principal: Principal, *, case_limit: int = 200) -> B
     )
     if principal.role == "team_lead":
         fq = fq.where(StaffFlag.team_id == principal.team_id)
-    names = dict(session.execute(select(User.id, User.username)).tuples().all())
+    names = dict(session.execute(select(User.id, User.username)).all())
     for f, ref in session.execute(fq.limit(100)):
         b.flags.append(
             FlagRow(f.id, f.case_id, ref, f.kind, names.get(f.staff_user_id or 0), f.note, f.created_at)
