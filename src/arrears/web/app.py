@@ -42,6 +42,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    from arrears.analytics.api import router as analytics_router
+    from arrears.analytics.pages import router as analytics_pages
     from arrears.cases.api import router as cases_router
     from arrears.cases.pages import router as cases_pages
     from arrears.documents.api import router as documents_router
@@ -49,6 +51,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     from arrears.plans.api import router as plans_router
     from arrears.plans.pages import router as plans_pages
     from arrears.portfolio.api import router as portfolio_router
+    from arrears.quality.api import router as quality_router
+    from arrears.quality.pages import router as quality_pages
     from arrears.security.api import router as security_router
     from arrears.web.pages import router as pages_router
 
@@ -57,10 +61,12 @@ def create_app(ctx: AppContext) -> FastAPI:
         cases_router, prefix=API_PREFIX
     )  # before portfolio: its GET /cases/{id} is the full view
     app.include_router(portfolio_router, prefix=API_PREFIX)
-    for feature_router in (plans_router, legal_router, documents_router):
+    for feature_router in (plans_router, legal_router, documents_router, quality_router, analytics_router):
         app.include_router(feature_router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.include_router(cases_pages)
     app.include_router(plans_pages)
+    app.include_router(quality_pages)
+    app.include_router(analytics_pages)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
