@@ -11,7 +11,9 @@ Log columns: id, at, account, person, party, channel, contact, outcome, consent,
 (optional: scope, staff_count, ids_shown). `at` is ISO 8601 with an offset, or local time read in
 `tz`; `kind` is `attempt` (default) or an event kind; `consent` is yes/no. For events, `scope` says
 what a consent covers (call, recontact, time_of_day[:HH:MM-HH:MM]) or what an opt-out covers; without
-it an opt-out covers the row's contact, else its channel, else every electronic channel of the person.
+it an opt-out covers the row's contact, else its channel, else every electronic channel of the person,
+and a consent recorded on a call row is a call consent (US-F3), else a general one. Besides the
+event kinds of the guard, `time_barred` marks an account whose debt is time-barred (US-B1).
 """
 
 from __future__ import annotations

@@ -46,7 +46,6 @@ from arrears.compliance.rules import (
 )
 from arrears.compliance.timezones import (
     candidate_zones,
-    contact_kind,
     day_start,
     local_day,
     local_minute,
@@ -576,20 +575,4 @@ def decision_from(
         reasons=reasons,
         citations=tuple(pack.citation(r) for r in rules),
         warnings=ordered(pack, warnings),
-    )
-
-
-def proposed_from_attempt(
-    a: Attempt, *, timezone: str | None = None, text: str | None = None
-) -> ProposedContact:
-    """The proposal an attempt would have been, for replaying a log through the guard."""
-    return ProposedContact(
-        at=a.at,
-        account=a.account,
-        person=a.person,
-        party=a.party,
-        channel=a.channel,
-        contact=ContactPoint(a.contact, contact_kind(a.contact), timezone),
-        text=text,
-        consent=a.consent,
     )
