@@ -4,6 +4,7 @@ ships inside the `plotly` package, served by the app itself — never from a CDN
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,69 @@ def plotly_bundle() -> Path:
     if not path.is_file():  # pragma: no cover - a broken installation
         raise FileNotFoundError(f"{path} is missing; reinstall plotly")
     return path
+
+
+# Plotly adds its stylesheet as an inline <style> element, which the app's Content-Security-Policy
+# (style-src 'self') refuses. Plotly skips that when an element with the id it would use carries the
+# class `no-inline-styles`, so the page links the same rules as a stylesheet served from here. The
+# rules are read from the shipped bundle itself (its `"X,X div": …` table), so they follow the version.
+_RULES_START = '{"X,X div"'
+_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*(?:\'((?:[^\'\\]|\\.)*)\'|"((?:[^"\\]|\\.)*)")')
+
+
+def _object_literal(text: str, start: int) -> str:
+    depth, quote, escaped = 0, "", False
+    for pos in range(start, len(text)):
+        c = text[pos]
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+            continue
+        if c in "\"'":
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start : pos + 1]
+    return ""
+
+
+@lru_cache(maxsize=1)
+def plotly_css() -> str:
+    """Plotly's own style rules as CSS ('' if the bundle's table cannot be found)."""
+    bundle = plotly_bundle().read_text(encoding="utf-8")
+    start = bundle.find(_RULES_START)
+    if start < 0:
+        return ""
+    rules = []
+    for key, single, double in _PAIR.findall(_object_literal(bundle, start)):
+        selector = (
+            re.sub(r"^,", " ,", key).replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        )
+        body = (single or double).replace("\\'", "'").replace('\\"', '"')
+        rules.append(f"{selector}{{{body}}}")
+    return "\n".join(rules) + "\n"
+
+
+# Bundled third-party stylesheets (MapLibre's) are injected as <style id="<hash>"> unless an element
+# with that id already exists: the page puts an empty placeholder under each id (no maps are drawn).
+_INJECTED = re.compile(r'getElementById\("([0-9a-f]{32,64})"\)\)\{var \w+=document\.createElement\("style"\)')
+
+
+@lru_cache(maxsize=1)
+def plotly_injected_style_ids() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_INJECTED.findall(plotly_bundle().read_text(encoding="utf-8"))))
+
+
+@router.get("/qc/results/plotly.css")
+def plotly_stylesheet() -> Response:
+    return Response(plotly_css(), media_type="text/css", headers=CACHE)
 
 
 @router.get("/qc/results/plotly.min.js")
@@ -90,6 +154,7 @@ def results_page(
                 "recovery_rate", "overdue_rate", "bad_debt_rate", "abnormal_per_contact")}}
             for p in periods if p["rows"]
         ],
+        "source": "reviewed" if findings["reviewed"] else "machine",
         "findings": [{"item": f["item"], "title": f["title"], "failed": f["failed"]}
                      for f in (findings["reviewed"] or findings["machine"])],
     }  # fmt: skip
@@ -103,5 +168,6 @@ def results_page(
         "teams": [r.to_dict() for r in teams], "collectors": [r.to_dict() for r in collectors],
         "findings": findings, "rounds": rounds, "chart": chart, "can": can,
         "money": lambda minor: format_major(minor, cur),
+        "plotly_style_ids": plotly_injected_style_ids(),
     }  # fmt: skip
     return render(request, state, "quality/results.html", context)

@@ -12,7 +12,8 @@
     return ratio === null || ratio === undefined || ratio.rate === null ? null : Math.round(ratio.rate * 10000) / 100;
   }
 
-  var CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
+  // No mode bar: it would add per-chart inline <style> rules, which the Content-Security-Policy refuses.
+  var CONFIG = { displaylogo: false, displayModeBar: false, responsive: true };
 
   function drawTrend(data, labels) {
     var target = document.getElementById("kpi-trend");
