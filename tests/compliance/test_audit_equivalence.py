@@ -285,3 +285,29 @@ def test_violations_that_happened_still_count_toward_caps() -> None:
     assert out["c11b"] == ["US-F1"]  # the 8th call in 7 days
     # 6th–12th: six lawful calls and the violation make seven, so the 12th is blocked too
     assert out["c12"] == ["US-F1"]
+
+
+@pytest.mark.parametrize("pack", ["cn", "us"])
+def test_tiny_logs(pack: str) -> None:
+    events_only = pl.DataFrame(
+        {
+            "id": ["e1"],
+            "at": ["2026-05-11T10:00:00+08:00"],
+            "account": ["A1"],
+            "person": ["D1"],
+            "kind": ["cease"],
+        }
+    )
+    assert audit_columnar(normalise_log(events_only), PACKS[pack], fake_screen).height == 0
+    assert audit_scalar(normalise_log(events_only), PACKS[pack], fake_screen) == []
+    one_letter = events_only.with_columns(
+        pl.lit("l1").alias("id"),
+        pl.lit("attempt").alias("kind"),
+        pl.lit("debtor").alias("party"),
+        pl.lit("letter").alias("channel"),
+        pl.lit("1 Main St").alias("contact"),
+    )
+    log = normalise_log(one_letter)
+    assert audit_columnar(log, PACKS[pack], fake_screen).to_dicts() == audit_scalar(
+        log, PACKS[pack], fake_screen
+    )

@@ -311,7 +311,7 @@ def with_contacts(df: pl.DataFrame, pack: Pack) -> _Contacts:
     out = df.join(table, left_on="contact", right_on="value", how="left", maintain_order="left")
     scope_norm = pl.col("scope").replace_strict(table["value"], table["_cnorm"], default=None)
     out = out.with_columns(pl.when(pl.col("kind") == "opt_out").then(scope_norm).alias("_snorm"))
-    out = out.with_columns(pl.col("_ckind", "_cnorm", "_czone", "_snorm").fill_null(-1))
+    out = out.with_columns(pl.col("_ckind", "_cnorm", "_czone", "_snorm").cast(pl.Int64).fill_null(-1))
     return _Contacts(out, zones.to_list())
 
 
