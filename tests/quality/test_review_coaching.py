@@ -113,8 +113,10 @@ def test_publish_share_and_withdraw(qw: QcWorld) -> None:
         assert [t["speaker"] for t in bad["excerpt"]] == ["agent", "debtor", "agent"]
     with transaction(ctx.sessions) as s:
         coaching.withdraw_example(s, qw.p("manager"), example_id, now=T0)
-        with pytest.raises(NotFound):
+        with pytest.raises(Conflict):
             coaching.withdraw_example(s, qw.p("manager"), example_id, now=T0)
+        with pytest.raises(NotFound):
+            coaching.withdraw_example(s, qw.p("manager"), 987654, now=T0)
         assert [e["item"] for e in coaching.library(s, qw.p("c_east"))] == ["solution_offered"]
 
 

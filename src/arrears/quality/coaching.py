@@ -284,8 +284,10 @@ def withdraw_example(
 ) -> CoachingExample:
     authorize(principal, "coaching.publish")
     example = session.get(CoachingExample, example_id)
-    if example is None or example.withdrawn_at is not None:
+    if example is None:
         raise not_found("example", example_id)
+    if example.withdrawn_at is not None:
+        raise Conflict(f"example {example_id} was already withdrawn")
     example.withdrawn_at = now
     session.flush()
     audit.record(session, principal, "coaching.withdraw", "coaching_example", example.id, at=now)
