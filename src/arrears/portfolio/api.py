@@ -416,39 +416,6 @@ def reveal(
     return RevealOut(field=body.field, id=ref_id, value=value)
 
 
-class CaseOut(BaseModel):
-    id: int
-    account_ref: str
-    debtor_id: int
-    status: str
-    opened_at: datetime
-    closed_at: datetime | None
-    close_reason: str | None
-    assigned_to: int | None
-    priority: str
-
-
-def get_case(session: Session, principal: Principal, case_id: int) -> CaseOut:
-    authorize(principal, "cases.read")
-    case = session.get(Case, case_id)
-    if case is None:
-        raise not_found("case", case_id)
-    authorize(principal, "cases.read", case)
-    acc = session.get(Account, case.account_id)
-    assert acc is not None
-    return CaseOut(
-        id=case.id,
-        account_ref=acc.account_ref,
-        debtor_id=acc.debtor_id,
-        status=case.status,
-        opened_at=case.opened_at,
-        closed_at=case.closed_at,
-        close_reason=case.close_reason,
-        assigned_to=case.assigned_to,
-        priority=str(case.priority),
-    )
-
-
 EXPORT_COLUMNS = (
     "creditor", "account_ref", "debtor_name", "national_id", "product", "currency", "status", "bucket",
     "days_past_due", "total",
@@ -582,13 +549,6 @@ def reveal_route(
 ) -> RevealOut:
     ctx = app_ctx(request)
     return reveal(session, principal, debtor_id, body, ctx.keys, at=ctx.clock())
-
-
-@router.get("/cases/{case_id}", response_model=CaseOut, summary="A collection case")
-def case_route(
-    case_id: Id, session: Db, principal: Annotated[Principal, Depends(requires("cases.read"))]
-) -> CaseOut:
-    return get_case(session, principal, case_id)
 
 
 @router.get(
