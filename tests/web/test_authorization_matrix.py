@@ -34,12 +34,17 @@ PARAMS = {
 
 def delegated_routes() -> set[tuple[str, str]]:
     """Routes whose matrix lives with their feature, because a meaningful request needs real bodies or
-    resources only that feature can build (plans, escalations, documents; contacts, promises, payments).
+    resources only that feature can build (plans, escalations, documents; contacts, promises, payments;
+    QC reviews, calibrations, complaints, KPI rounds).
     Those matrices check the same rule — 403 without the action, 404 out of scope — route by route."""
     from tests.cases.test_matrix import ROUTES as CASE_ROUTES
     from tests.plans.test_route_matrix import BODIES as PLAN_BODIES
+    from tests.quality.test_review_matrix import ROUTES as QC_ROUTES
 
-    return set(CASE_ROUTES) | {(m, API_PREFIX + p) for m, p in PLAN_BODIES}
+    def full(path: str) -> str:
+        return path if path.startswith(API_PREFIX) else API_PREFIX + path
+
+    return {(m, full(p)) for m, p in [*CASE_ROUTES, *PLAN_BODIES, *QC_ROUTES]}
 
 
 # Query strings a route needs to answer 2xx (the matrix is about permission, not validation).
