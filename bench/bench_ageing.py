@@ -47,15 +47,22 @@ def synthetic(n: int, seed: int = 7) -> tuple[pa.Table, pa.Table]:
     placed = np.datetime64(PLACED.isoformat())
     overdue = (placed - dpd.astype("timedelta64[D]")).astype("datetime64[D]")
     rates = np.array(["0.0005", "0.00033", "0.001", "0"])[rng.integers(0, 4, n)]
-    accounts = pa.table({
-        "id": ids, "creditor_id": np.ones(n, dtype=np.int64), "status": np.full(n, "active"),
-        "principal": principal, "interest": (principal * 0.02).astype(np.int64),
-        "penalty": np.zeros(n, dtype=np.int64), "fees": rng.integers(0, 5000, n),
-        "overdue_since": pa.array(overdue, pa.date32()),
-        "placement_date": pa.array(np.full(n, placed), pa.date32()),
-        "accrued_through": pa.array(np.full(n, placed), pa.date32()),
-        "daily_penalty_rate": rates, "bucket": np.full(n, "M1"),
-    })
+    accounts = pa.table(
+        {
+            "id": ids,
+            "creditor_id": np.ones(n, dtype=np.int64),
+            "status": np.full(n, "active"),
+            "principal": principal,
+            "interest": (principal * 0.02).astype(np.int64),
+            "penalty": np.zeros(n, dtype=np.int64),
+            "fees": rng.integers(0, 5000, n),
+            "overdue_since": pa.array(overdue, pa.date32()),
+            "placement_date": pa.array(np.full(n, placed), pa.date32()),
+            "accrued_through": pa.array(np.full(n, placed), pa.date32()),
+            "daily_penalty_rate": rates,
+            "bucket": np.full(n, "M1"),
+        }
+    )
     # One account in ten has a 12-month instalment schedule.
     sched_ids = ids[::10]
     k = len(sched_ids)
@@ -64,35 +71,59 @@ def synthetic(n: int, seed: int = 7) -> tuple[pa.Table, pa.Table]:
     acc = np.repeat(sched_ids, 12)
     due = np.repeat(first_due, 12) + ((seq - 1) * 30).astype("timedelta64[D]")
     per = np.repeat(principal[::10] // 10, 12)
-    schedule = pa.table({"account_id": acc, "seq": seq, "due_date": pa.array(due.astype("datetime64[D]"), pa.date32()),
-                         "principal_due": per})
+    schedule = pa.table(
+        {
+            "account_id": acc,
+            "seq": seq,
+            "due_date": pa.array(due.astype("datetime64[D]"), pa.date32()),
+            "principal_due": per,
+        }
+    )
     return accounts, schedule
 
 
 def load_sqlite(path: Path, accounts: pa.Table, schedule: pa.Table) -> None:
     con = sqlite3.connect(path)
     now = NOW.replace(tzinfo=None).isoformat(" ")
-    con.execute("INSERT INTO creditors (id, code, name, default_currency, rule_pack, timezone, created_at) "
-                "VALUES (1, 'BENCH', 'Bench', 'CNY', 'cn', 'Asia/Shanghai', ?)", (now,))
+    con.execute(
+        "INSERT INTO creditors (id, code, name, default_currency, rule_pack, timezone, created_at) "
+        "VALUES (1, 'BENCH', 'Bench', 'CNY', 'cn', 'Asia/Shanghai', ?)",
+        (now,),
+    )
     n = accounts.num_rows
     con.executemany(
         "INSERT INTO debtors (id, creditor_id, debtor_ref, name, language, timezone, created_at, updated_at) "
-        "VALUES (?, 1, ?, 'x', 'zh', 'Asia/Shanghai', ?, ?)", ((i, f"D{i}", now, now) for i in range(1, n + 1)))
+        "VALUES (?, 1, ?, 'x', 'zh', 'Asia/Shanghai', ?, ?)",
+        ((i, f"D{i}", now, now) for i in range(1, n + 1)),
+    )
     cols = accounts.to_pydict()
     con.executemany(
         "INSERT INTO accounts (id, creditor_id, debtor_id, account_ref, product, currency, daily_penalty_rate, "
         "placement_date, overdue_since, status, principal, interest, penalty, fees, credit, accrued_through, "
         "days_past_due, bucket, created_at, updated_at) VALUES (?, 1, ?, ?, 'consumer_loan', 'CNY', ?, ?, ?, "
         "'active', ?, ?, 0, ?, 0, ?, 0, 'M1', ?, ?)",
-        ((i, i, f"A{i}", r, p.isoformat(), o.isoformat(), pr, it, fe, p.isoformat(), now, now)
-         for i, r, p, o, pr, it, fe in zip(cols["id"], cols["daily_penalty_rate"], cols["placement_date"],
-                                            cols["overdue_since"], cols["principal"], cols["interest"], cols["fees"],
-                                            strict=True)))
+        (
+            (i, i, f"A{i}", r, p.isoformat(), o.isoformat(), pr, it, fe, p.isoformat(), now, now)
+            for i, r, p, o, pr, it, fe in zip(
+                cols["id"],
+                cols["daily_penalty_rate"],
+                cols["placement_date"],
+                cols["overdue_since"],
+                cols["principal"],
+                cols["interest"],
+                cols["fees"],
+                strict=True,
+            )
+        ),
+    )
     s = schedule.to_pydict()
-    con.executemany("INSERT INTO instalments (account_id, seq, due_date, principal_due, interest_due) "
-                    "VALUES (?, ?, ?, ?, 0)",
-                    zip(s["account_id"], s["seq"], [d.isoformat() for d in s["due_date"]], s["principal_due"],
-                        strict=True))
+    con.executemany(
+        "INSERT INTO instalments (account_id, seq, due_date, principal_due, interest_due) "
+        "VALUES (?, ?, ?, ?, 0)",
+        zip(
+            s["account_id"], s["seq"], [d.isoformat() for d in s["due_date"]], s["principal_due"], strict=True
+        ),
+    )
     con.commit()
     con.close()
 
@@ -104,9 +135,13 @@ def baseline(ctx: AppContext, sample: int) -> float:
         for acct in s.query(Account).filter(Account.status == "active").order_by(Account.id).limit(sample):
             ledger.accrue_through(s, acct, AS_OF, posted_at=NOW)
             sched = ledger.schedule_of(s, acct)
-            dpd = ageing.days_past_due(AS_OF, total_balance=ledger.Balances.of(acct).owed,
-                                       overdue_since=acct.overdue_since, principal_outstanding=acct.principal,
-                                       schedule=sched)
+            dpd = ageing.days_past_due(
+                AS_OF,
+                total_balance=ledger.Balances.of(acct).owed,
+                overdue_since=acct.overdue_since,
+                principal_outstanding=acct.principal,
+                schedule=sched,
+            )
             acct.days_past_due, acct.bucket, acct.aged_as_of = dpd, ageing.bucket_for(dpd), AS_OF
             s.flush()
     return time.perf_counter() - t
@@ -136,11 +171,16 @@ def main() -> None:
         ctx.dispose()
 
         small = Path(tmp) / "baseline.db"
-        bctx = AppContext(database_url=f"sqlite:///{small}", key_file=Path(tmp) / "k.key", clock=fixed_clock(NOW))
+        bctx = AppContext(
+            database_url=f"sqlite:///{small}", key_file=Path(tmp) / "k.key", clock=fixed_clock(NOW)
+        )
         upgrade(bctx.engine)
         sample = min(args.baseline_sample, n)
-        load_sqlite(small, accounts.slice(0, sample), schedule.filter(
-            pa.compute.less_equal(schedule["account_id"], sample)))
+        load_sqlite(
+            small,
+            accounts.slice(0, sample),
+            schedule.filter(pa.compute.less_equal(schedule["account_id"], sample)),
+        )
         base = baseline(bctx, sample)
         bctx.dispose()
 

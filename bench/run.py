@@ -25,8 +25,9 @@ def main() -> int:
             if only and bench.stem not in only:
                 continue
             print(f"== {bench.stem}", flush=True)
-            proc = subprocess.run([sys.executable, "-m", f"bench.{bench.stem}"], cwd=HERE.parent,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-m", f"bench.{bench.stem}"], cwd=HERE.parent, capture_output=True, text=True
+            )
             if proc.returncode:
                 failed += 1
                 print(proc.stderr[-2000:], file=sys.stderr)

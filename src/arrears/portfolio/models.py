@@ -24,7 +24,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from arrears.core.db import Base, BigId, UTCDateTime
 
-PRODUCTS = ("consumer_loan", "credit_card", "business_receivable", "mortgage", "auto_loan", "microloan", "other")
+PRODUCTS = (
+    "consumer_loan",
+    "credit_card",
+    "business_receivable",
+    "mortgage",
+    "auto_loan",
+    "microloan",
+    "other",
+)
 ACCOUNT_STATUSES = ("active", "paid", "written_off", "closed", "recalled")
 PARTIES = ("debtor", "guarantor", "third_party", "employer", "attorney")
 
@@ -190,7 +198,9 @@ class Case(Base):
     # Ability × willingness (还款能力 × 还款意愿, R6, R7, R16), kept current by case work.
     ability: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
     willingness: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
-    flags: Mapped[str | None] = mapped_column(String(200))  # comma-separated: fraud_suspected, deliberate_evasion …
+    flags: Mapped[str | None] = mapped_column(
+        String(200)
+    )  # comma-separated: fraud_suspected, deliberate_evasion …
     assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Propensity to pay within 30 days, from the nightly batch (R9).
     score: Mapped[float | None] = mapped_column(Numeric(8, 6))
