@@ -376,6 +376,33 @@ def reverse(
     return tx
 
 
+def _post_today(
+    session: Session,
+    account: Account,
+    kind: str,
+    legs: Sequence[Leg],
+    *,
+    amount: int,
+    reason: str,
+    posted_at: datetime,
+    posted_by: str | None,
+) -> LedgerTransaction:
+    """A staff action on one account, effective on the day it is posted."""
+    return post(
+        session,
+        account=account,
+        creditor_id=account.creditor_id,
+        kind=kind,
+        legs=legs,
+        currency=account.currency,
+        effective_date=posted_at.date(),
+        posted_at=posted_at,
+        amount=amount,
+        reason=reason,
+        posted_by=posted_by,
+    )
+
+
 def adjust(
     session: Session,
     account: Account,
@@ -391,17 +418,14 @@ def adjust(
         raise ValidationFailed(f"unknown component {component!r}")
     if not reason or not reason.strip():
         raise ValidationFailed("an adjustment needs a reason")
-    tx = post(
+    tx = _post_today(
         session,
-        account=account,
-        creditor_id=account.creditor_id,
-        kind="adjustment",
-        legs=[(account.id, component, amount), (account.id, "adjustment", -amount)],
-        currency=account.currency,
-        effective_date=posted_at.date(),
-        posted_at=posted_at,
+        account,
+        "adjustment",
+        [(account.id, component, amount), (account.id, "adjustment", -amount)],
         amount=amount,
         reason=reason,
+        posted_at=posted_at,
         posted_by=posted_by,
     )
     settle_status(session, account, on=posted_at.date(), at=posted_at)
@@ -427,17 +451,14 @@ def waive(
         if v < 0 or v > getattr(account, c):
             raise ValidationFailed(f"cannot waive {v} of {c}: {getattr(account, c)} is owed")
         legs += [(account.id, c, -v), (account.id, "waiver", v)]
-    tx = post(
+    tx = _post_today(
         session,
-        account=account,
-        creditor_id=account.creditor_id,
-        kind="waiver",
-        legs=legs,
-        currency=account.currency,
-        effective_date=posted_at.date(),
-        posted_at=posted_at,
+        account,
+        "waiver",
+        legs,
         amount=sum(parts.values()),
         reason=reason,
+        posted_at=posted_at,
         posted_by=posted_by,
     )
     settle_status(session, account, on=posted_at.date(), at=posted_at)
@@ -456,17 +477,14 @@ def write_off(
     for c in COMPONENTS:
         v = getattr(account, c)
         legs += [(account.id, c, -v), (account.id, "write_off", v)]
-    tx = post(
+    tx = _post_today(
         session,
-        account=account,
-        creditor_id=account.creditor_id,
-        kind="write_off",
-        legs=legs,
-        currency=account.currency,
-        effective_date=posted_at.date(),
-        posted_at=posted_at,
+        account,
+        "write_off",
+        legs,
         amount=Balances.of(account).owed,
         reason=reason,
+        posted_at=posted_at,
         posted_by=posted_by,
     )
     account.status = "written_off"
@@ -487,17 +505,14 @@ def refund(
     """Pay a credit balance back to the debtor."""
     if amount <= 0 or amount > account.credit:
         raise ValidationFailed(f"refund must be between 0 and the credit balance {account.credit}")
-    return post(
+    return _post_today(
         session,
-        account=account,
-        creditor_id=account.creditor_id,
-        kind="refund",
-        legs=[(account.id, CREDIT, amount), (account.id, "cash", -amount)],
-        currency=account.currency,
-        effective_date=posted_at.date(),
-        posted_at=posted_at,
+        account,
+        "refund",
+        [(account.id, CREDIT, amount), (account.id, "cash", -amount)],
         amount=amount,
         reason=reason,
+        posted_at=posted_at,
         posted_by=posted_by,
     )
 
