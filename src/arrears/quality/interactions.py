@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, false, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from arrears.core.clock import ensure_aware
@@ -448,22 +448,25 @@ def store_scored(
     )
     session.add(row)
     session.flush()
-    session.add_all(
-        QcItemResult(
-            interaction_id=row.id,
-            item=i.item,
-            title=i.title[:200],
-            passed=i.passed,
-            fatal_item=i.fatal_item,
-            weight=i.weight,
-            confidence=round(i.confidence, 4),
-            reason=scrub(i.reason)[:400],
-            manual=i.manual,
-            evidence=_stored_evidence(i.evidence),
-        )
-        for i in result.items
+    # One executemany for the item rows (a transcript has a score of them; ORM objects cost more).
+    session.execute(
+        insert(QcItemResult),
+        [
+            {
+                "interaction_id": row.id,
+                "item": i.item,
+                "title": i.title[:200],
+                "passed": i.passed,
+                "fatal_item": i.fatal_item,
+                "weight": i.weight,
+                "confidence": round(i.confidence, 4),
+                "reason": scrub(i.reason)[:400],
+                "manual": i.manual,
+                "evidence": _stored_evidence(i.evidence),
+            }
+            for i in result.items
+        ],
     )
-    session.flush()
     return row
 
 
