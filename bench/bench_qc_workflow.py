@@ -65,7 +65,9 @@ def _world(ctx: AppContext, accounts: int) -> tuple[list[int], list[int]]:
             s.add(u)
             s.flush()
             users.append(u.id)
-        insp = User(username="qc", role="qc_inspector", password_hash="x", active=True, created_at=NOW, updated_at=NOW)
+        insp = User(
+            username="qc", role="qc_inspector", password_hash="x", active=True, created_at=NOW, updated_at=NOW
+        )
         s.add(insp)
         cases = []
         for i in range(accounts):
@@ -85,7 +87,11 @@ def _world(ctx: AppContext, accounts: int) -> tuple[list[int], list[int]]:
 
 def main(n: int = 300, m: int = 2000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = AppContext(database_url=f"sqlite:///{Path(tmp) / 'b.db'}", key_file=Path(tmp) / "k.key", clock=fixed_clock(NOW))
+        ctx = AppContext(
+            database_url=f"sqlite:///{Path(tmp) / 'b.db'}",
+            key_file=Path(tmp) / "k.key",
+            clock=fixed_clock(NOW),
+        )
         upgrade(ctx.engine)
         _, cases = _world(ctx, m)
         raws = [
@@ -115,7 +121,12 @@ def main(n: int = 300, m: int = 2000) -> None:
             from arrears.quality.models import QcInteraction
 
             rows = s.scalars(select(QcInteraction)).all()
-            candidates = [Candidate(r.id, r.collector_id, r.score, r.fatal, r.pass_mark, r.undecided_items, r.min_confidence) for r in rows]
+            candidates = [
+                Candidate(
+                    r.id, r.collector_id, r.score, r.fatal, r.pass_mark, r.undecided_items, r.min_confidence
+                )
+                for r in rows
+            ]
         t0 = time.perf_counter()
         picks = select_for_review(candidates, review.policy_from(settings), "bench")
         pure = time.perf_counter() - t0
@@ -130,7 +141,9 @@ def main(n: int = 300, m: int = 2000) -> None:
 
         t0 = time.perf_counter()
         with ctx.sessions() as s:
-            rows_k = analytics.kpis(s, SYSTEM, start=date(2026, 11, 1), end=date(2026, 11, 30), by="collector")
+            rows_k = analytics.kpis(
+                s, SYSTEM, start=date(2026, 11, 1), end=date(2026, 11, 30), by="collector"
+            )
         kpi = time.perf_counter() - t0
         t0 = time.perf_counter()
         with ctx.sessions() as s:
