@@ -139,3 +139,28 @@ def test_coaching_complaints_and_results_pages(qw: QcWorld) -> None:
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert js.text.lstrip().startswith("/**") and "plotly.js v" in js.text[:200]
     assert manager.get("/qc/results/kpi-charts.js").text.count("Plotly.newPlot") == 2
+
+
+def test_results_page_shows_calibration_agreement(qw: QcWorld) -> None:
+    (a, b) = qw.import_lines(
+        [line("cal-p1", qw.w.cases["A1"], T0, THREAT_ZH), line("cal-p2", qw.w.cases["A2"], T0, THREAT_ZH)]
+    )
+    # Two inspectors, four decisions each, agreeing on three: Fleiss' kappa = (P̄ − P_e) ÷ (1 − P_e), P̄ = 3/4.
+    votes = {"qc": {a: {"tone": True, "empathy": True}, b: {"tone": False, "empathy": False}},
+             "qc2": {a: {"tone": True, "empathy": False}, b: {"tone": False, "empathy": False}}}  # fmt: skip
+    with transaction(qw.ctx.sessions) as s:
+        cal = review.open_calibration(
+            s, qw.p("qc_lead"), name="十二月校准", interaction_ids=[a, b], inspectors=["qc", "qc2"], now=T0
+        )
+        for who, table in votes.items():
+            for iid, decisions in table.items():
+                review.submit_calibration(s, qw.p(who), cal.id, iid, decisions=decisions, now=T0)
+        review.close_calibration(s, qw.p("qc_lead"), cal.id, now=T0)
+    manager, _ = browser(qw, "manager")
+    page = manager.get("/qc/results", headers={"accept-language": "zh-CN"}).text
+    row = re.search(r'data-testid="calibrations">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)  # type: ignore[union-attr]
+    p_o, p_e = 3 / 4, (3 / 8) ** 2 + (5 / 8) ** 2  # qc passes 2 of 4, qc2 1 of 4: 3 of 8 pooled
+    assert "十二月校准" in row and "qc, qc2" in row and "75%" in row
+    assert f">{round((p_o - p_e) / (1 - p_e), 3)}<" in row
+    collector, _ = browser(qw, "c_east")
+    assert manager.get("/qc/results").status_code == 200 and collector.get("/qc/results").status_code == 403

@@ -148,6 +148,18 @@ def results_page(
     periods = service.series(session, principal, **kw)
     findings = service.most_failed(session, principal, start=lo, end=hi)
     rounds = service.list_rounds(session, principal, limit=10)
+    calibrations = []
+    if allowed(principal, "qc.calibration.read"):  # R24, R26: agreement between inspectors and the machine
+        from arrears.quality.review import calibration_report, list_calibrations
+
+        for c in list_calibrations(session, principal, limit=5):
+            if c["status"] == "closed":
+                rep = calibration_report(session, principal, c["id"])
+                kappas = [m["kappa"] for m in rep.machine_vs_inspector if m["kappa"] is not None]
+                c.update(fleiss_kappa=rep.fleiss_kappa, agreement=rep.percent_agreement, units=rep.units,
+                         machine_kappa=round(sum(kappas) / len(kappas), 3) if kappas else None,
+                         mean_range=rep.spread["mean_range"] if rep.spread else None)  # fmt: skip
+            calibrations.append(c)
     chart = {
         "periods": [
             {"label": p["start"].strftime("%Y-%m"), **{k: p["rows"][0][k] for k in (
@@ -166,7 +178,7 @@ def results_page(
     context = {
         "start": lo, "end": hi, "currency": cur, "overall": overall[0].to_dict() if overall else None,
         "teams": [r.to_dict() for r in teams], "collectors": [r.to_dict() for r in collectors],
-        "findings": findings, "rounds": rounds, "chart": chart, "can": can,
+        "findings": findings, "rounds": rounds, "chart": chart, "can": can, "calibrations": calibrations,
         "money": lambda minor: format_major(minor, cur),
         "plotly_style_ids": plotly_injected_style_ids(),
     }  # fmt: skip

@@ -1059,6 +1059,18 @@ def close_calibration(
     return cal
 
 
+def list_calibrations(session: Session, principal: Principal, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Calibration sessions, newest first (their figures come with `calibration_report` once closed)."""
+    authorize(principal, "qc.calibration.read")
+    rows = session.scalars(select(QcCalibration).order_by(QcCalibration.id.desc()).limit(limit)).all()
+    names = usernames(session, [i for c in rows for i in c.inspector_ids])
+    return [
+        {"id": c.id, "name": c.name, "status": c.status, "due_at": c.due_at, "closed_at": c.closed_at,
+         "inspectors": [names.get(i, str(i)) for i in c.inspector_ids]}
+        for c in rows
+    ]  # fmt: skip
+
+
 @dataclass
 class CalibrationReport:
     id: int
