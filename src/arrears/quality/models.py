@@ -32,7 +32,14 @@ from arrears.core.db import Base, BigId, UTCDateTime
 INTERACTION_CHANNELS = ("call", "sms", "email", "letter", "visit", "chat")
 REVIEW_REASONS = ("fatal", "low_score", "needs_review", "low_confidence", "random", "new_staff", "complaint")
 # pending → awaiting_response → acknowledged | deemed_accepted | appealed → arbitrated
-REVIEW_STATUSES = ("pending", "awaiting_response", "acknowledged", "deemed_accepted", "appealed", "arbitrated")
+REVIEW_STATUSES = (
+    "pending",
+    "awaiting_response",
+    "acknowledged",
+    "deemed_accepted",
+    "appealed",
+    "arbitrated",
+)
 CLOSED_REVIEW_STATUSES = ("acknowledged", "deemed_accepted", "arbitrated")
 NOTE_KINDS = ("problem", "bottleneck", "suggestion")
 COMPLAINT_CHANNELS = ("portal", "phone", "email", "regulator")
@@ -161,7 +168,9 @@ class QcReview(Base):
     arbitration_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arbiter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     arbitrated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    arbitration_outcome: Mapped[str | None] = mapped_column(String(24))  # upheld | overturned | partly_overturned
+    arbitration_outcome: Mapped[str | None] = mapped_column(
+        String(24)
+    )  # upheld | overturned | partly_overturned
     arbitration_note: Mapped[str | None] = mapped_column(Text)
     final_score: Mapped[float | None] = mapped_column(Float)
     final_fatal: Mapped[bool | None] = mapped_column(Boolean)
@@ -196,7 +205,9 @@ class QcAlert(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # review_overdue | response_overdue | arbitration_overdue | …
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # review_overdue | response_overdue | arbitration_overdue | …
     entity: Mapped[str] = mapped_column(String(32))  # qc_review | complaint | calibration
     entity_id: Mapped[int] = mapped_column(BigId)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
