@@ -5,11 +5,9 @@ errors are allowed (a Content-Security-Policy violation fails the test)."""
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,27 +15,11 @@ from arrears.core.clock import fixed_clock
 from arrears.core.context import AppContext
 from arrears.core.migrate import upgrade
 from arrears.web.app import create_app
+from tests.browser_support import ARGS, CHROMIUM, OUTPUT, free_port
 from tests.conftest import FIXED_NOW
 from tests.security.world import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worl
     )
     upgrade(ctx.engine)
     world = build_world(ctx)  # 09:30 UTC = 17:30 in Shanghai: calls are allowed
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
