@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "message_chars": LENGTH,
         "messages": len(messages),
         "lexicon_terms": screener.info.terms,
+        "lexicon_expanded_terms": screener.info.expanded_terms,
         "automaton_keys": screener.info.keys,
         "build_seconds": round(build_s, 2),
         "re_compile_seconds": round(compile_s, 2),

@@ -181,6 +181,26 @@ def test_fast_path_agrees_with_the_folding_path(screener: Screener, text: str, c
     assert_offsets(text, fast)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(_ANY, max_size=8),
+    channel=st.sampled_from([None, "sms", "email", "voicemail", "call"]),
+    pack=st.sampled_from([None, "cn", "us"]),
+)
+def test_screen_many_equals_screening_one_by_one(
+    screener: Screener, texts: list[str], channel: str | None, pack: str | None
+) -> None:
+    expected = [screener.screen(t, channel=channel, pack=pack) for t in texts]
+    assert screener.screen_many(texts, channel=channel, pack=pack) == expected
+
+
+def test_screen_many_names_the_text_that_is_not_a_string(screener: Screener) -> None:
+    with pytest.raises(ValidationFailed, match="text 1 must be a string"):
+        screener.screen_many(["ok", 5])  # type: ignore[list-item]
+    with pytest.raises(ValidationFailed, match="unknown channel"):
+        screener.screen_many(["ok"], channel="fax")
+
+
 # ---------------------------------------------------------------- allow list and verdict policy
 
 
@@ -343,6 +363,7 @@ def test_default_is_built_once_and_is_large() -> None:
     assert a is b
     assert a.info.keys >= 5000
     assert a.info.terms >= 600
+    assert a.info.expanded_terms >= 5000  # the screening target is stated for >= 5,000 lexicon terms
     langs = {path.split("/")[0] for path, _ in a.info.files}
     assert langs == {"zh", "en"}
 

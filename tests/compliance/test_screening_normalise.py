@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arrears.compliance.normalise import char_classes, cjk_view, fold, normalise, word_view
+from arrears.compliance.normalise import (
+    char_classes,
+    cjk_view,
+    fold,
+    normalise,
+    word_bytes,
+    word_text_from_bytes,
+    word_view,
+)
 
 
 def test_fold_full_width_case_and_traditional() -> None:
@@ -53,3 +61,9 @@ def test_every_view_maps_back_into_the_original(text: str) -> None:
         s, e = n.cjk_span(i, i + 1)
         assert 0 <= s < e <= len(text)
         assert fold(text[s:e])[0].find(n.cjk[i]) >= 0
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab*k.I 1-'你")), max_size=40))
+def test_map_free_word_view_equals_the_exact_one(text: str) -> None:
+    # the screener builds the Latin view without its map and builds the map only when a flag needs it
+    assert word_text_from_bytes(word_bytes(text)) == word_view(text)[0].encode("ascii")

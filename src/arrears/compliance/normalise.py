@@ -55,6 +55,7 @@ __all__ = [
     "trad_to_simp",
     "word_bytes",
     "word_text",
+    "word_text_from_bytes",
     "word_view",
     "word_view_from_bytes",
 ]
@@ -106,6 +107,8 @@ CLASS_TABLE = _build_class_table()
 
 _TOKEN = re.compile(rb"[^ ]+")
 SINGLE_RUN = re.compile(rb" [^ ] [^ ] ")  # two one-character tokens in a row: "s b"
+# a whole run of one-character tokens, each between single spaces ("s b", "k i l l")
+_SINGLE_RUNS = re.compile(rb"(?<= )[^ ](?: [^ ])+(?= )")
 _SEGMENT = re.compile(rb"[^ ]+")
 
 
@@ -182,11 +185,23 @@ def word_view(text: str) -> tuple[str, list[int]]:
 
 def word_text(text: str) -> str:
     """The padded Latin view alone (no map): what `word_view(text)[0]` returns, computed fast."""
-    wbytes = word_bytes(text)
-    wb = b" " + b" ".join(wbytes.split()) + b" "
-    if b"*" in wb or SINGLE_RUN.search(wb):
-        return word_view_from_bytes(wbytes)[0]
-    return wb.decode("ascii")
+    return word_text_from_bytes(word_bytes(text)).decode("ascii")
+
+
+def word_text_from_bytes(wbytes: bytes) -> bytes:
+    """`word_view_from_bytes(wbytes)[0]` as bytes, without the map and without a per-character loop:
+    '*' stripped at token edges, empty tokens dropped, runs of one-character tokens joined."""
+    tokens = wbytes.split()
+    if b"*" in wbytes:
+        tokens = [t for t in (t.strip(b"*") for t in tokens) if t]
+    wb = b" " + b" ".join(tokens) + b" "
+    if SINGLE_RUN.search(wb):
+        wb = _SINGLE_RUNS.sub(_join_run, wb)
+    return wb
+
+
+def _join_run(m: re.Match[bytes]) -> bytes:
+    return m.group().replace(b" ", b"")
 
 
 def word_view_from_bytes(wbytes: bytes) -> tuple[str, list[int]]:

@@ -13,8 +13,10 @@ How a text is screened
    `start`/`end` in the ORIGINAL text and ``text[start:end] == flag.match``.
 2. ONE Aho-Corasick automaton (pyahocorasick) holds every lexicon key of both languages —
    conduct terms, their generated variants (templates, homophones, pinyin initials, masked and
-   stretched English spellings), allow-listed lawful phrases, opt-out wording, voicemail items
-   and the traditional characters that send a text to the folding path. The automaton runs
+   stretched English spellings), allow-listed lawful phrases, opt-out wording and the
+   traditional characters that send a text to the folding path. Keys that are nothing but
+   voicemail items (debt, owe, 欠款, 逾期 … — common in every collection text) live in a second
+   automaton that runs only for the voicemail channel. The automaton runs
    over the UTF-8 bytes of the views (read as Latin-1), which keeps the trie's fan-out small.
    Latin keys are padded with spaces, so they match whole tokens only ("sb" never inside
    "subway"). Both lexicons are always screened: mixed-language evasion is common.
@@ -82,6 +84,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +101,7 @@ from arrears.compliance.normalise import (
     is_cjk,
     trad_to_simp,
     word_text,
+    word_text_from_bytes,
     word_view_from_bytes,
 )
 from arrears.core.errors import ValidationFailed
@@ -172,7 +176,6 @@ _FULLWIDTH_PUNCT = (
     ("￥", "¥"),
     ("\u3000", " "),
 )
-_RUN_CHARS = "abcdefghijklmnopqrstuvwxyz"  # digit runs never form a key
 _ASCII_LOWER = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
 # A separator run touching a CJK character next to a one-character segment (see cjk_view).
 _CJK_JOIN = re.compile(rb"(?<![^ ])c +[^ ]|c +[^ ](?![^ ])|(?<![^ ])[^ ] +c|[^ ] +c(?![^ ])")
@@ -243,7 +246,6 @@ class _Key:
     entries: list[_Entry] = field(default_factory=list)
     patterns: list[_Pattern] = field(default_factory=list)
     trad: bool = False
-    run: bool = False
     digits: bool = False
 
 
@@ -252,6 +254,7 @@ class LexiconInfo:
     version: str
     files: tuple[tuple[str, str], ...]  # (relative path, version)
     terms: int  # base entries written in the files (templates count once)
+    expanded_terms: int  # distinct phrases once templates are expanded (before generated variants)
     keys: int  # distinct automaton keys, generated variants included
 
 
@@ -367,6 +370,7 @@ class _Builder:
     patterns: list[_Pattern] = field(default_factory=list)
     files: list[tuple[str, str]] = field(default_factory=list)
     terms: int = 0
+    expanded: set[str] = field(default_factory=set)
     cache: dict[str, tuple[str, str] | None] = field(default_factory=dict)
 
     def add(
@@ -502,6 +506,7 @@ def _load_language(root: Traversable, lang: str, builder: _Builder) -> None:
             )
             builder.terms += 1
             for expanded in _expand_template(spec["term"], slots, where):
+                builder.expanded.add(expanded)
                 variants = [expanded]
                 if spec.get("homophones"):
                     variants = _homophones(expanded, homophone_table, homophone_exclude, homophone_limit)
@@ -525,6 +530,7 @@ def _load_channel(doc: dict[str, Any], rel: str, lang: str, builder: _Builder) -
         rules = (("cn", "CN-P2"), ("us", "US-E2")) if kind == "voicemail" else (("us", "US-E1"),)
         for term in _str_list(doc.get(kind, []), f"{rel}: {kind}"):
             builder.terms += 1
+            builder.expanded.add(term)
             entry = _Entry(kind, category, "block", rules, f"{rel}: {term}")
             for variant in _apostrophe_variants(term) if lang == "en" else [term]:
                 builder.add(variant, entry=entry)
@@ -590,15 +596,17 @@ class _Prepared:
         "scan",
         "wb",
         "wbytes",
+        "wexact",
         "wlen",
         "wmap",
         "wstarts",
     )
 
-    def __init__(self, folded: str, fmap: list[int] | None, join_runs: bool = False) -> None:
+    def __init__(self, folded: str, fmap: list[int] | None) -> None:
         self.folded = folded
         self.fmap = fmap
         self.wmap: list[int] | None = None
+        self.wexact = False
         self.wstarts: list[int] | None = None
         self.cmap: list[int] | None = None
         u8 = folded.encode("utf-8", "surrogatepass")
@@ -608,11 +616,10 @@ class _Prepared:
         if ascii_only or b"a" in classes or b"U" in classes:
             wbytes = u8.translate(WORD_TABLE, CONTINUATION)
             wb = b" " + b" ".join(wbytes.split()) + b" "
-            # '*' edges and spaced-out letters need the exact word view; runs of one-letter tokens
-            # are found by the automaton itself (its " x y " keys), which then asks for this rebuild.
-            if b"*" in wb or (join_runs and SINGLE_RUN.search(wb)):
-                wtext, self.wmap = word_view_from_bytes(wbytes)
-                wb = wtext.encode("ascii")
+            # '*' at token edges and spaced-out letters ("s b", "k i l l") need the exact word view
+            if b"*" in wb or SINGLE_RUN.search(wb):
+                wb = word_text_from_bytes(wbytes)
+                self.wexact = True  # positions need the exact map, built on first use
         else:  # no Latin letter: no Latin key can match (none is made of digits alone)
             wbytes, wb = b"", b"  "
         self.wbytes = wbytes
@@ -635,7 +642,9 @@ class _Prepared:
 
     def _word_pos(self, p: int) -> int:
         """Position in the folded text of the token character at word-view position p."""
-        if self.wmap is not None:
+        if self.wexact:
+            if self.wmap is None:
+                self.wmap = word_view_from_bytes(self.wbytes)[1]
             return self.wmap[p]
         if self.wstarts is None:  # plain view: tokens joined by single spaces, in order
             self.wstarts = [m.start() for m in _TOKEN.finditer(self.wbytes)]
@@ -661,19 +670,19 @@ class _Prepared:
         return self._to_original(start, end)
 
 
-def _prepare(text: str, force_fold: bool = False, join_runs: bool = False) -> _Prepared:
+def _prepare(text: str, force_fold: bool = False) -> _Prepared:
     if force_fold:
-        return _Prepared(*fold(text), join_runs=join_runs)
+        return _Prepared(*fold(text))
     if text.isascii():
-        return _Prepared(text, None, join_runs)
+        return _Prepared(text, None)
     s = text.replace("，", ",") if "，" in text else text  # the commonest by far
     if not unicodedata.is_normalized("NFKC", s):
         for wide, narrow in _FULLWIDTH_PUNCT:
             if wide in s:
                 s = s.replace(wide, narrow)
         if not unicodedata.is_normalized("NFKC", s):
-            return _Prepared(*fold(text), join_runs=join_runs)
-    return _Prepared(s, None, join_runs)
+            return _Prepared(*fold(text))
+    return _Prepared(s, None)
 
 
 def _check_choice(value: str | None, allowed: Iterable[str], name: str) -> str | None:
@@ -704,6 +713,17 @@ def check_pack(value: str | None) -> str | None:
 
 
 _PASS = ScreenResult("pass", ())
+_END = itemgetter(0)
+
+
+def _options(
+    language: str | None, channel: str | None, pack: str | None
+) -> tuple[str | None, str | None, str | None]:
+    return (
+        None if language is None else check_language(language),
+        None if channel is None else check_channel(channel),
+        None if pack is None else check_pack(pack),
+    )
 
 
 class Screener:
@@ -713,22 +733,24 @@ class Screener:
     _default_lock = threading.Lock()
 
     def __init__(self, builder: _Builder) -> None:
+        # Two automata: keys that are only voicemail items (debt, owe, 欠款 …: frequent in ordinary
+        # collection texts and relevant only to a voicemail) sit in their own, scanned only for the
+        # voicemail channel; everything else is in the main one.
         automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+        vm_automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
         for key, info in builder.keys.items():
             conduct = tuple(e for e in info.entries if e.kind == "conduct")
             allow = any(e.kind == "allow" for e in info.entries)
             voicemail = tuple(e for e in info.entries if e.kind == "voicemail")
             opt_out = any(e.kind == "opt_out" for e in info.entries)
-            # payload: key length, Latin view?, anything but a voicemail item?, conduct entries, allowed
-            # phrase?, voicemail entries, opt-out?, triggered patterns, flag bits (rescan: 1 traditional
-            # character, 2 spaced-out letters; 4 a digit shape for the `when: digits` patterns)
-            redo = (1 if info.trad else 0) | (2 if info.run else 0) | (4 if info.digits else 0)
-            # not interesting: only a voicemail item, skipped at once outside a voicemail
-            interesting = bool(conduct or allow or opt_out or info.patterns or redo)
+            # rescan bits: 1 a traditional character (fold, scan again); 4 a digit shape (run the
+            # `when: digits` patterns)
+            redo = (1 if info.trad else 0) | (4 if info.digits else 0)
+            # payload: key length, Latin view?, conduct entries, allowed phrase?, voicemail entries,
+            # opt-out?, triggered patterns, rescan bits
             payload = (
                 len(key),
                 info.region == "W",
-                interesting,
                 conduct,
                 allow,
                 voicemail,
@@ -736,9 +758,12 @@ class Screener:
                 tuple(info.patterns),
                 redo,
             )
-            automaton.add_word(key, payload)
+            target = automaton if (conduct or allow or opt_out or info.patterns or redo) else vm_automaton
+            target.add_word(key, payload)
         automaton.make_automaton()
+        vm_automaton.make_automaton()
         self._automaton = automaton
+        self._vm_automaton = vm_automaton if len(vm_automaton) else None
         self._keys = {key: info.region for key, info in builder.keys.items()}
         self._digit_patterns = tuple(p for p in builder.patterns if p.when == "digits")
         self._voicemail_patterns = tuple(p for p in builder.patterns if p.when == "voicemail")
@@ -747,6 +772,7 @@ class Screener:
             version="+".join(versions),
             files=tuple(builder.files),
             terms=builder.terms,
+            expanded_terms=len(builder.expanded),
             keys=len(builder.keys),
         )
 
@@ -769,9 +795,6 @@ class Screener:
         # solid, ddd-dd-dddd, dddd dddd dddd
         for shape in ("000000000", " 000 00 0000 ", " 0000 0000 0000"):
             builder.keys.setdefault(shape, _Key("W")).digits = True
-        for a in _RUN_CHARS:  # " a b ": two one-character tokens in a row, to be joined ("s b" → "sb")
-            for b in _RUN_CHARS:
-                builder.keys.setdefault(f" {a} {b} ", _Key("W")).run = True
         return cls(builder)
 
     @classmethod
@@ -809,31 +832,58 @@ class Screener:
     ) -> ScreenResult:
         if not isinstance(text, str):
             raise ValidationFailed(f"text must be a string, got {type(text).__name__}")
-        lang = None if language is None else check_language(language)
-        chan = None if channel is None else check_channel(channel)
-        pk = None if pack is None else check_pack(pack)
+        lang, chan, pk = _options(language, channel, pack)
         prep = _prepare(text)
-        result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk)
-        if isinstance(
-            result, int
-        ):  # 1: traditional characters (fold, scan again); 2: spaced-out letters (join)
-            prep = _prepare(text, force_fold=bool(result & 1) or prep.fmap is not None, join_runs=True)
-            result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk, rescan=False)
+        return self._finish(text, prep, self._hits(prep.scan, chan), lang, chan, pk)
+
+    def screen_many(
+        self,
+        texts: Iterable[str],
+        *,
+        language: str | None = None,
+        channel: str | None = None,
+        pack: str | None = None,
+    ) -> list[ScreenResult]:
+        """`[self.screen(t, ...) for t in texts]`, with the options checked once; a text that is not
+        a string raises ValidationFailed naming its index. (Joining every text into one automaton
+        pass was measured and was slower: handing hits back to their texts costs more in Python than
+        one `iter` call per text.)"""
+        lang, chan, pk = _options(language, channel, pack)
+        out: list[ScreenResult] = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValidationFailed(f"text {i} must be a string, got {type(text).__name__}")
+            prep = _prepare(text)
+            out.append(self._finish(text, prep, self._hits(prep.scan, chan), lang, chan, pk))
+        return out
+
+    def _hits(self, scan: str, chan: str | None) -> Iterable[tuple[int, Any]]:
+        hits = self._automaton.iter(scan)
+        if chan == "voicemail" and self._vm_automaton is not None:
+            return sorted(itertools.chain(hits, self._vm_automaton.iter(scan)), key=_END)
+        return hits
+
+    def _finish(
+        self,
+        text: str,
+        prep: _Prepared,
+        hits: Iterable[tuple[int, Any]],
+        lang: str | None,
+        chan: str | None,
+        pk: str | None,
+    ) -> ScreenResult:
+        result = self._judge(text, prep, hits, lang, chan, pk)
+        if isinstance(result, int):  # a traditional character: fold, scan again
+            prep = _prepare(text, force_fold=True)
+            result = self._judge(text, prep, self._hits(prep.scan, chan), lang, chan, pk, rescan=False)
         assert isinstance(result, ScreenResult)
         return result
 
     def _screen_folding(self, text: str, **kw: Any) -> ScreenResult:
         """Screen through the reference (always folding) path; tests check it agrees with `screen`."""
-        lang, chan, pk = (
-            check_language(kw.get("language")),
-            check_channel(kw.get("channel")),
-            check_pack(kw.get("pack")),
-        )
+        lang, chan, pk = _options(kw.get("language"), kw.get("channel"), kw.get("pack"))
         prep = _prepare(text, force_fold=True)
-        result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk)
-        if isinstance(result, int):
-            prep = _prepare(text, force_fold=True, join_runs=True)
-            result = self._judge(text, prep, self._automaton.iter(prep.scan), lang, chan, pk, rescan=False)
+        result = self._judge(text, prep, self._hits(prep.scan, chan), lang, chan, pk, rescan=False)
         assert isinstance(result, ScreenResult)
         return result
 
@@ -847,7 +897,7 @@ class Screener:
         pk: str | None,
         rescan: bool = True,
     ) -> ScreenResult | int:
-        """The verdict for the automaton's hits, or the rescan bits when a hit asks for a rescan."""
+        """The verdict for the automaton's hits, or 1 when a hit asks for a folding rescan."""
         if lang is None:
             lang = "zh" if b"c" in prep.classes else "en"
         pack = pk or _HOME_PACK[lang]
@@ -861,16 +911,10 @@ class Screener:
         has_opt_out = False
         triggered: dict[str, _Pattern] = {}
         wlen = prep.wlen
-        hits = list(hits)
         for end_index, payload in hits:
-            if not payload[2] and not (voicemail and payload[5]):
-                continue  # the commonest hit: a voicemail item outside a voicemail
-            klen, is_word, _, conduct_entries, allow, vm_entries, opt_out, key_patterns, redo = payload
-            if redo & 3 and rescan:
-                bits = 0
-                for _, payload in hits:
-                    bits |= payload[8] & 3
-                return bits
+            klen, is_word, conduct_entries, allow, vm_entries, opt_out, key_patterns, redo = payload
+            if redo & 1 and rescan:
+                return 1
             key_start = end_index - klen + 1
             if (key_start < wlen) != is_word:
                 continue  # a Latin key inside the Chinese view: already seen in the Latin view
@@ -888,6 +932,15 @@ class Screener:
             if vm_entries and voicemail:
                 voicemail_hits.append((key_start, end_index + 1, is_word, vm_entries))
 
+        if allow_hits and conduct_hits:
+            # A finding inside an allowed phrase of the same view is inside it in the original text
+            # too (view maps keep order), so it is dropped before any span is computed; the rest are
+            # checked against the allowed spans in original positions below.
+            conduct_hits = [
+                h
+                for h in conduct_hits
+                if not any(w == h[2] and a <= h[0] and h[1] <= b for a, b, w in allow_hits)
+            ]
         if not conduct_hits and not triggered and not voicemail_hits and not many_digits and not voicemail:
             if need_opt_out and not has_opt_out:
                 return ScreenResult(
