@@ -181,6 +181,8 @@ _ASCII_LOWER = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
 _CJK_JOIN = re.compile(rb"(?<![^ ])c +[^ ]|c +[^ ](?![^ ])|(?<![^ ])[^ ] +c|[^ ] +c(?![^ ])")
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOKEN = re.compile(rb"[^ ]+")
+_ESCAPE = re.compile(r"\\[^xuUN]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _SLOT = re.compile(r"\{([a-z_]+)\}")
 # Dropping the apostrophe from these would make an ordinary word ("we'll" → "well").
 _APOSTROPHE_STOP = frozenset(
@@ -410,7 +412,11 @@ def _compile_pattern(raw: Any, defaults: dict[str, Any], rel: str) -> tuple[_Pat
         raise LexiconError(f"{rel}: each pattern needs 'id' and 'regex'")
     where = f"{rel}: pattern {raw['id']}"
     try:
-        regex = re.compile(raw["regex"], re.IGNORECASE)
+        # case-insensitive only where the pattern has a letter outside its escapes (\s, \d …;
+        # a letter written as \x41 or \u0041 counts as one):
+        # the flag changes nothing for CJK-only patterns but makes every match attempt slower
+        letters = _ASCII_LETTER.search(_ESCAPE.sub("", str(raw["regex"])))
+        regex = re.compile(raw["regex"], re.IGNORECASE if letters else 0)
     except re.error as exc:
         raise LexiconError(f"{where}: bad regex ({exc})") from exc
     when = raw.get("when", "")
