@@ -24,6 +24,7 @@ from arrears.cases import service
 from arrears.cases.models import Acknowledgement
 from arrears.core.context import AppContext
 from arrears.core.db import transaction
+from arrears.documents.models import Document
 from arrears.portfolio.importing import import_placements
 from arrears.portfolio.models import Case
 from arrears.security.auth import issue_token
@@ -175,6 +176,10 @@ def test_a_collectors_day(ctx: AppContext, tmp_path: Path, monkeypatch: pytest.M
     assert (
         again.status_code == 201 and again.json() == first and again.headers["idempotent-replayed"] == "true"
     )
+    with ctx.sessions() as s:  # R14: a statement after every payment, in the debtor's language
+        statement = s.get(Document, first["statement_id"])
+        assert statement is not None and statement.kind == "statement" and statement.source == "payment"
+        assert statement.source_id == first["transaction_id"]
     after = desk.get("zhou", f"/cases/{c1['id']}")
     assert [p["status"] for p in after["promises"]] == ["kept"] and p1["id"] == after["promises"][0]["id"]
     with ctx.sessions() as s:

@@ -27,6 +27,7 @@ from arrears.cases.schemas import (
     ReasonOut,
 )
 from arrears.core.context import AppContext
+from arrears.documents.storage import store_for
 from arrears.ledger.models import LedgerTransaction
 from arrears.security.principal import Principal
 from arrears.web.deps import Db, app_ctx, requires
@@ -206,12 +207,14 @@ def payment_route(
         now=ctx.clock(),
         creditor=creditor,
         tz=_tz(ctx),
+        store=store_for(ctx),
     )
     session.commit()
     if result.posting.duplicate:
         response.headers["Idempotent-Replayed"] = "true"
     alloc = result.posting.allocation
-    return payment_out(result.posting.transaction, result.account.account_ref, alloc.parts, alloc.credit)
+    out = payment_out(result.posting.transaction, result.account.account_ref, alloc.parts, alloc.credit)
+    return out.model_copy(update={"statement_id": result.statement_id})
 
 
 def _assign(

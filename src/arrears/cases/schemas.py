@@ -158,6 +158,10 @@ class PaymentOut(BaseModel):
     paid_on: date
     posted_at: datetime
     allocation: AllocationOut
+    statement_id: int | None = Field(
+        default=None,
+        description="the statement stored after this payment (R14); none when the creditor has no letterhead",
+    )
 
 
 class AssignIn(BaseModel):

@@ -61,6 +61,7 @@ from arrears.compliance.packs import load_pack
 from arrears.compliance.rules import CHANNELS, THIRD_PARTIES, valid_consent_scope
 from arrears.core.errors import Conflict, Forbidden, ValidationFailed
 from arrears.core.money import MoneyError, format_major, to_minor
+from arrears.documents.models import Document
 from arrears.ledger import service as ledger
 from arrears.ledger.models import LedgerTransaction
 from arrears.portfolio.models import Account, Case, ContactPoint, Creditor, Debtor, ThirdParty
@@ -795,6 +796,7 @@ def evaluate_promises(
 class PaymentResult:
     posting: ledger.PaymentPosting
     account: Account
+    statement_id: int | None = None  # R14: the statement stored after the payment, when one was made
 
 
 def post_payment(
@@ -808,9 +810,13 @@ def post_payment(
     now: datetime,
     creditor: str | None = None,
     tz: str = "Asia/Shanghai",
+    store: Any = None,
 ) -> PaymentResult:
     """Post a payment through the ledger with `payment_ref` = the idempotency key: the same key twice is
-    one posting (`posting.duplicate` on the replay); the same key for another payment is a 409."""
+    one posting (`posting.duplicate` on the replay); the same key for another payment is a 409.
+
+    A new payment then keeps or breaks promises, re-assesses the case and — through the plans feature,
+    when installed — follows the account's plans and stores a statement in `store` (R14)."""
     key = idempotency_key.strip()
     if not key or len(key) > 120:
         raise ValidationFailed("Idempotency-Key: 1–120 characters required",
@@ -852,7 +858,27 @@ def post_payment(
         case = session.scalar(select(Case).where(Case.account_id == account.id, Case.status == "open"))
         if case is not None:
             recompute_assessment(session, case, now=now, tz=tz)
-    return PaymentResult(posting, account)
+        return _payment_feedback(session, principal, PaymentResult(posting, account), now, store)
+    statement = session.scalar(  # a replay answers as the first posting did
+        select(Document.id).where(Document.source == "payment", Document.source_id == posting.transaction.id)
+    )
+    return PaymentResult(posting, account, statement)
+
+
+def _payment_feedback(
+    session: Session, principal: Principal, result: PaymentResult, now: datetime, store: Any
+) -> PaymentResult:
+    """R14: after every payment the plans are followed and a statement is stored, by the plans feature
+    (a sibling of this one, so looked up rather than imported, like the affordability assessment)."""
+    try:
+        feedback = importlib.import_module("arrears.plans.feedback")
+    except ImportError:
+        return result
+    out = feedback.after_payment(
+        session, store, result.account, at=now, actor=principal, payment_tx_id=result.posting.transaction.id
+    )
+    result.statement_id = out.statement.id if out.statement is not None else None
+    return result
 
 
 # ------------------------------------------------------------------------------------------ assessment
