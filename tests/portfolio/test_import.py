@@ -580,3 +580,158 @@ def test_a_simulated_placement_round_trips(ctx: AppContext, tmp_path: Path) -> N
     paid = import_payments(ctx, files["payments"], "SIM", skip_invalid=True)
     due = p.payment_truth.filter(pl.col("paid_on") <= date(2026, 11, 28))
     assert (paid.imported, paid.rejected) == (due.height, p.payment_truth.height - due.height)
+
+
+# --- the bulk writer against the row-by-row reference ------------------------------------------------
+
+
+def _stored_portfolio(ctx: AppContext, code: str) -> dict[str, object]:
+    """What an import left for one creditor, in plain comparable values (personal data decrypted)."""
+    keys = ctx.keys
+    with Session(ctx.engine) as s:
+        cred = s.scalars(select(Creditor).where(Creditor.code == code)).one()
+        debtors = {d.id: d for d in s.scalars(select(Debtor).where(Debtor.creditor_id == cred.id))}
+        ref = {i: d.debtor_ref for i, d in debtors.items()}
+        accounts = {a.id: a for a in s.scalars(select(Account).where(Account.creditor_id == cred.id))}
+        tps = {t.id: t for t in s.scalars(select(ThirdParty).where(ThirdParty.debtor_id.in_(list(debtors))))}
+        txs = s.scalars(
+            select(LedgerTransaction).where(LedgerTransaction.account_id.in_(list(accounts)))
+        ).all()
+        for tx in txs:
+            assert sum(e.amount for e in tx.entries) == 0  # double entry, on both paths
+        return {
+            "debtors": sorted(
+                (
+                    d.debtor_ref,
+                    d.name,
+                    keys.decrypt(d.national_id_enc) if d.national_id_enc else None,
+                    d.national_id_bidx,
+                    d.birth_date,
+                    d.gender,
+                    d.employer,
+                )
+                for d in debtors.values()
+            ),
+            "third_parties": sorted(
+                (ref[t.debtor_id], t.seq, keys.decrypt(t.name_enc) if t.name_enc else None, t.relation)
+                for t in tps.values()
+            ),
+            "contact_points": sorted(
+                (
+                    ref[c.debtor_id],
+                    tps[c.third_party_id].seq if c.third_party_id else 0,
+                    c.kind,
+                    keys.decrypt(c.value_enc),
+                    c.value_bidx,
+                    c.status,
+                )
+                for c in s.scalars(select(ContactPoint).where(ContactPoint.debtor_id.in_(list(debtors))))
+            ),
+            "accounts": sorted(
+                (
+                    a.account_ref,
+                    ref[a.debtor_id],
+                    a.currency,
+                    a.principal,
+                    a.interest,
+                    a.penalty,
+                    a.fees,
+                    a.credit,
+                    a.loan_amount,
+                    a.contract_date,
+                    a.term_months,
+                    a.placement_date,
+                    a.overdue_since,
+                    a.status,
+                    a.days_past_due,
+                    a.bucket,
+                )
+                for a in accounts.values()
+            ),
+            "balances_replayed": sorted(
+                (a.account_ref, tuple(replay_balances(s, a.id).as_dict().values())) for a in accounts.values()
+            ),
+            "ledger": sorted(
+                (
+                    accounts[tx.account_id].account_ref,
+                    tx.kind,
+                    tx.effective_date,
+                    tuple(sorted((e.book, e.amount) for e in tx.entries)),
+                )
+                for tx in txs
+            ),
+            "open_cases": sorted(
+                accounts[c.account_id].account_ref
+                for c in s.scalars(
+                    select(Case).where(Case.account_id.in_(list(accounts)), Case.status == "open")
+                )
+            ),
+            "bucket_spells": sorted(
+                (accounts[b.account_id].account_ref, b.bucket, b.entered_on, b.left_on)
+                for b in s.scalars(select(BucketHistory).where(BucketHistory.account_id.in_(list(accounts))))
+            ),
+        }
+
+
+def test_bulk_placement_writer_matches_the_row_by_row_orm_reference(ctx: AppContext, tmp_path: Path) -> None:
+    """The bulk writer (ids reserved, one statement per table, batch encryption, indexes built after the
+    rows on SQLite) stores what the benchmark's object-by-object ORM reference stores, row for row."""
+    sim = pytest.importorskip("arrears.simulation.portfolio")
+    bench = pytest.importorskip("bench.bench_import")
+    from arrears.portfolio.columns import resolve_headers
+    from arrears.portfolio.parsing import read_source, validate_placements
+
+    placed = date(2026, 11, 1)
+    p = sim.generate_portfolio(400, 5, locale="zh_CN", placement_date=placed)
+    path = sim.write_portfolio(p, tmp_path)["placements"]
+    r = import_placements(ctx, path, "BULK")
+    assert (r.imported, r.rejected) == (400, 0)
+    table = read_source(path.read_bytes(), name=path.name)
+    v = validate_placements(
+        table, resolve_headers(table.headers), today=placed, placement_date=placed, default_currency="CNY",
+        default_region="CN",
+    )  # fmt: skip
+    assert not v.errors
+    with Session(ctx.engine) as s, s.begin():
+        creditor = Creditor(code="ORM", name="ORM", default_currency="CNY", created_at=ctx.clock(),
+                            timezone="Asia/Shanghai")  # fmt: skip
+        s.add(creditor)
+        s.flush()
+        for row in v.clean.iter_rows(named=True):
+            bench._orm_row(s, ctx, creditor, row)
+    bulk, orm = _stored_portfolio(ctx, "BULK"), _stored_portfolio(ctx, "ORM")
+    for part in bulk:
+        assert bulk[part] == orm[part], part
+    assert len(bulk["contact_points"]) > 400 and len(bulk["third_parties"]) > 0  # type: ignore[arg-type]
+
+
+def test_large_sqlite_insert_builds_indexes_after_the_rows_and_keeps_them(
+    sqlite_ctx: AppContext, tmp_path: Path
+) -> None:
+    from arrears.portfolio.service import Bulk
+
+    def indexes() -> list[tuple[str, str]]:
+        with sqlite_ctx.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"))]  # fmt: skip
+
+    before = indexes()
+    sim = pytest.importorskip("arrears.simulation.portfolio")
+    p = sim.generate_portfolio(50, 3, locale="zh_CN", placement_date=date(2026, 11, 1))
+    r = import_placements(sqlite_ctx, sim.write_portfolio(p, tmp_path)["placements"], "SIM")
+    assert r.imported == 50
+    assert indexes() == before
+    # A failed large insert leaves the table and its indexes as they were, inside the open transaction.
+    with sqlite_ctx.engine.begin() as conn:
+        bulk = Bulk(conn)
+        n = conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one()
+        top = conn.execute(text("SELECT MAX(id) FROM bucket_history")).scalar_one()
+        rows = [(top + 1 + i, 1, "M1", "2026-11-01") for i in range(3 * n)] + [
+            (top + 1, 1, "M1", "2026-11-01")
+        ]
+        with pytest.raises(Exception, match="UNIQUE"):
+            bulk.insert("bucket_history", ("id", "account_id", "bucket", "entered_on"), rows, size=len(rows))
+        assert conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one() == n
+        bulk.insert("bucket_history", ("id", "account_id", "bucket", "entered_on"), rows[:-1], size=len(rows))
+        assert conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one() == 4 * n
+    assert indexes() == before
