@@ -132,9 +132,7 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
 
     df = raw.select([column(c) for c in (*COLUMNS, *OPTIONAL)]).with_row_index("_row", offset=1)
     df = df.with_columns(
-        pl.col(c).replace_strict(mapping, default=None, return_dtype=pl.String)
-        for c in _FEW_VALUES
-        if (mapping := _tidy(df[c], lower=c in _LOWER)) is not None
+        tidy for c in _FEW_VALUES if (tidy := _tidy(df[c], c, lower=c in _LOWER)) is not None
     )
     df = df.with_columns(pl.col("kind").fill_null("attempt"))
 
@@ -153,11 +151,10 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
     bad_scopes = [s for s in scopes if not valid_consent_scope(s)]
     staff = pl.col("staff_count").cast(pl.Int64, strict=False)
     yes_no = [*_YES, *_NO]
-    unique_ids = df["id"].n_unique() == df.height
     checks: list[tuple[pl.Expr, str, Callable[[dict[str, Any]], str]]] = [
         *((pl.col(c).is_null(), c, lambda r: "is empty") for c in required),
         (
-            pl.lit(not unique_ids) & pl.col("id").is_duplicated(),
+            pl.col("id").is_duplicated(),  # looked at only when the ids are not unique (below)
             "id",
             lambda r: f"{r['id']!r} appears more than once",
         ),
@@ -202,7 +199,11 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
             lambda r: f"{r['ids_shown']!r} is not yes or no",
         ),
     ]
-    failing = df.select([m.any().alias(f"c{i}") for i, (m, _, _) in enumerate(checks)]).row(0)
+    anys = [
+        (pl.col("id").n_unique() != pl.len()) if field == "id" and i == len(required) else m.any()
+        for i, (m, field, _) in enumerate(checks)
+    ]
+    failing = df.select([a.alias(f"c{i}") for i, a in enumerate(anys)]).row(0)
     for bad, (mask, field, why) in zip(failing, checks, strict=True):
         if bad:  # one pass over the rows; the first failing check is then located and reported
             fail(mask, field, why)
@@ -222,16 +223,21 @@ _FEW_VALUES = ("party", "channel", "outcome", "consent", "kind", "tz", "scope", 
 _LOWER = ("kind", "party", "channel", "outcome", "consent", "ids_shown")
 
 
-def _tidy(col: pl.Series, lower: bool) -> dict[str, str | None] | None:
+def _tidy(col: pl.Series, name: str, lower: bool) -> pl.Expr | None:
     """Stripped (and lower-cased) spelling of each distinct value, empty → null; None if all are tidy."""
     mapping: dict[str, str | None] = {}
-    changed = False
+    changed: list[str] = []
     for v in col.drop_nulls().unique().to_list():
         t = v.strip()
         t = t.lower() if lower else t
         mapping[v] = t or None
-        changed |= mapping[v] != v
-    return mapping if changed else None
+        if mapping[v] != v:
+            changed.append(v)
+    if not changed:
+        return None
+    if all(mapping[v] is None for v in changed):  # usually only blanks to clear: no lookup per row
+        return pl.when(pl.col(name).is_in(changed)).then(None).otherwise(pl.col(name)).alias(name)
+    return pl.col(name).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 _AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
@@ -240,20 +246,35 @@ _NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
 
 def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
     """`at` → UTC microseconds: ISO 8601 with an offset, or local time read in the row's `tz`."""
-    text = df["at"].str.replace(" ", "T", literal=True).str.replace("Z", "+00:00", literal=True)
     n = df.height
     out = np.zeros(n, dtype=np.int64)
     aware = np.zeros(n, dtype=bool)
     naive = np.zeros(n, dtype=bool)
-    todo = np.arange(n)
+    # the usual spelling (offset, "T", no "Z") parses in one pass; the rest goes through every step
+    usual = pl.col("at").str.to_datetime(_AWARE[0], strict=False, time_unit="us").dt.epoch("us")
+    at_us, done = (
+        s.to_numpy()
+        for s in df.select(
+            usual.fill_null(0).alias("us"),
+            (usual.is_not_null() & ~pl.col("at").str.contains_any([" ", "Z"])).fill_null(False).alias("ok"),
+        )
+    )
+    out[done], aware[done] = at_us[done], True
+    todo = np.nonzero(~done)[0]
+    rows = np.arange(len(todo))
+    if len(todo):
+        text = (
+            df["at"].gather(todo).str.replace(" ", "T", literal=True).str.replace("Z", "+00:00", literal=True)
+        )
     for fmt, flag in [*((f, aware) for f in _AWARE), *((f, naive) for f in _NAIVE)]:
-        if not len(todo):
+        if not len(rows):
             break
-        got = text.gather(todo).str.to_datetime(fmt, strict=False, time_unit="us").dt.epoch("us")
+        got = text.gather(rows).str.to_datetime(fmt, strict=False, time_unit="us").dt.epoch("us")
         ok = got.is_not_null().to_numpy()
-        out[todo[ok]] = got.filter(pl.Series(ok)).to_numpy()
-        flag[todo[ok]] = True
-        todo = todo[~ok]
+        out[todo[rows[ok]]] = got.filter(pl.Series(ok)).to_numpy()
+        flag[todo[rows[ok]]] = True
+        rows = rows[~ok]
+    todo = todo[rows]
     at_text = df["at"]
     for i in todo.tolist():  # other ISO 8601 spellings
         try:
@@ -269,8 +290,10 @@ def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
         tz = df["tz"]
         no_zone = naive & tz.is_null().to_numpy()
         if no_zone.any():
-            first = int(np.nonzero(no_zone)[0][0]) + 1
-            fail(pl.col("_row") == first, "at", lambda r: f"{r['at']!r} has no UTC offset and tz is empty")
+            first_row = int(np.nonzero(no_zone)[0][0]) + 1
+            fail(
+                pl.col("_row") == first_row, "at", lambda r: f"{r['at']!r} has no UTC offset and tz is empty"
+            )
         rows = np.nonzero(naive)[0]
         zones = tz.gather(rows)
         for z in zones.unique().to_list():
@@ -297,21 +320,43 @@ class _Contacts:
 
 
 def with_contacts(df: pl.DataFrame, pack: Pack) -> _Contacts:
-    values = pl.concat(
-        [df["contact"].drop_nulls(), df.filter(pl.col("kind") == "opt_out")["scope"].drop_nulls()]
+    is_opt = pl.col("kind") == "opt_out"
+    distinct = df.select(
+        pl.col("contact").drop_nulls().unique().implode().alias("contact"),
+        pl.col("scope").filter(is_opt).drop_nulls().unique().implode().alias("scope"),
+    ).row(0)
+    values = pl.Series("value", distinct[0], dtype=pl.String)
+    values = pl.concat([values, pl.Series("value", distinct[1], dtype=pl.String)]).unique()
+    # each distinct value is looked at once; rows get its codes through the value's index
+    table = pl.DataFrame({"value": values}).join(
+        contact_table(values, pack.default_region), on="value", how="left", maintain_order="left"
     )
-    table = contact_table(values, pack.default_region)
     zones = table["zones"].unique().sort()
-    table = table.select(
-        "value",
-        pl.col("kind").replace_strict(_KINDS, range(len(_KINDS)), return_dtype=pl.Int64).alias("_ckind"),
-        (pl.col("norm").rank("dense").cast(pl.Int64) - 1).alias("_cnorm"),
-        pl.col("zones").replace_strict(zones, range(len(zones)), return_dtype=pl.Int64).alias("_czone"),
+    kind_code = table["kind"].replace_strict(_KINDS, range(len(_KINDS)), return_dtype=pl.Int64).to_numpy()
+    norm_code = _codes(table["norm"])
+    zone_code = table["zones"].replace_strict(zones, range(len(zones)), return_dtype=pl.Int64).to_numpy()
+    as_index = pl.Enum(values)
+    idx = df.select(
+        pl.col("contact").cast(as_index).to_physical().cast(pl.Int64).fill_null(-1).alias("c"),
+        pl.when(is_opt)
+        .then(pl.col("scope"))
+        .cast(as_index)
+        .to_physical()
+        .cast(pl.Int64)
+        .fill_null(-1)
+        .alias("s"),
     )
-    out = df.join(table, left_on="contact", right_on="value", how="left", maintain_order="left")
-    scope_norm = pl.col("scope").replace_strict(table["value"], table["_cnorm"], default=None)
-    out = out.with_columns(pl.when(pl.col("kind") == "opt_out").then(scope_norm).alias("_snorm"))
-    out = out.with_columns(pl.col("_ckind", "_cnorm", "_czone", "_snorm").cast(pl.Int64).fill_null(-1))
+    c_idx, s_idx = idx["c"].to_numpy(), idx["s"].to_numpy()
+
+    def per_row(codes: np.ndarray, at: np.ndarray) -> pl.Series:
+        return pl.Series(np.append(codes.astype(np.int64), -1)[at], dtype=pl.Int64)  # -1 → the trailing -1
+
+    out = df.with_columns(
+        per_row(kind_code, c_idx).alias("_ckind"),
+        per_row(norm_code, c_idx).alias("_cnorm"),
+        per_row(zone_code, c_idx).alias("_czone"),
+        per_row(norm_code, s_idx).alias("_snorm"),
+    )
     return _Contacts(out, zones.to_list())
 
 
@@ -327,9 +372,16 @@ def person_zones_of(c: _Contacts) -> dict[str, str]:
     return {person: tz or first_zone[code] for person, tz, code in first.iter_rows()}
 
 
-def _codes(s: pl.Series) -> np.ndarray:
-    """Integer codes of a column (equal values, equal codes); null → -1."""
-    return s.cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+def _codes(s: pl.Series, distinct: pl.Series | None = None) -> np.ndarray:
+    """Integer codes of a column (equal values, equal codes; the index among `distinct`, if given); null → -1."""
+    if distinct is None:
+        distinct = s.drop_nulls().unique()
+    return s.to_frame().select(_code_expr(s.name, distinct)).to_series().to_numpy()
+
+
+def _code_expr(name: str, distinct: pl.Series) -> pl.Expr:
+    """Index of each value of a string column among `distinct` (its distinct non-null values); null → -1."""
+    return pl.col(name).cast(pl.Enum(distinct)).to_physical().cast(pl.Int64).fill_null(-1).alias(name)
 
 
 class _Grouping:
@@ -421,10 +473,11 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
     hatt = hist & (kind == "attempt").to_numpy()
     party, channel, outcome, scope = df["party"], df["channel"], df["outcome"], df["scope"]
     consent = df["consent"].fill_null(False).to_numpy()
+    people = df["person"].drop_nulls().unique()
     person_code, account_code = (
         c.to_numpy()
         for c in df.select(
-            pl.col("person", "account").cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1)
+            _code_expr("person", people), _code_expr("account", df["account"].drop_nulls().unique())
         )
     )
     pa_code = np.unique(
@@ -465,18 +518,9 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
         return np.array([names.setdefault(v, len(names)) if v else -1 for v in values] + [-1], dtype=np.int64)
 
     phone_id = ids(c.zones)[df["_czone"].to_numpy()]  # -1 → the trailing -1
-    tz_values = df["tz"].unique().to_list()
-    tz_id = (
-        df["tz"].replace_strict(tz_values, ids(tz_values)[:-1], default=-1, return_dtype=pl.Int64).to_numpy()
-    )
-    people = list(person_zones)
-    pz_id = (
-        df["person"]
-        .replace_strict(
-            people, ids([person_zones[p] for p in people])[:-1], default=-1, return_dtype=pl.Int64
-        )
-        .to_numpy()
-    )
+    tz_values = df["tz"].drop_nulls().unique()
+    tz_id = ids(tz_values.to_list())[_codes(df["tz"], tz_values)]  # -1 (no tz) → the trailing -1
+    pz_id = ids([person_zones.get(p) for p in people.to_list()])[person_code]
     default_id = names.setdefault("|".join(pack.default_timezones), len(names))
     zone_id = np.where(
         tz_id >= 0,
@@ -659,26 +703,29 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
     text_index = np.full(n, -1, dtype=np.int64)
     text_rows = np.nonzero(cand & df["text"].is_not_null().to_numpy())[0]
     barred = by_account.last_prior(ev("time_barred")) >= 0
-    sub = df.select("text", "channel", "party")[text_rows]
-    cache: dict[tuple[Any, ...], int] = {}
+    sub = df.select("text", "channel", "party")[text_rows].with_columns(
+        pl.Series("barred", barred[text_rows]), pl.Series("day", utc_day[text_rows])
+    )
+    keys = sub.unique(maintain_order=True)  # each distinct (text, context) is judged once
+    checker.prepare(keys.select("text", "channel").unique(maintain_order=True).iter_rows())
     interned: dict[tuple[Any, ...], int] = {}
-    for i, (text, chan, who) in zip(text_rows.tolist(), sub.iter_rows(), strict=True):
-        day = int(utc_day[i])
-        key = (text, chan, who, bool(barred[i]), day)
-        slot = cache.get(key)
-        if slot is None:
-            findings = checker.findings(text, chan)
-            found, warnings = text_violations(
-                pack, findings, who, chan, bool(barred[i]), partial(_in, pack, day=_date(day))
-            )
-            content = (tuple(found.items()), tuple(warnings.items()))
-            slot = interned.get(content, -1)
-            if slot < 0:
-                slot = interned[content] = len(text_found)
-                text_found.append(found)
-                text_warn.append(warnings)
-            cache[key] = slot
-        text_index[i] = slot
+    slots = []
+    for text, chan, who, is_barred, day in keys.iter_rows():
+        findings = checker.findings(text, chan)
+        found, warnings = text_violations(
+            pack, findings, who, chan, is_barred, partial(_in, pack, day=_date(day))
+        )
+        content = (tuple(found.items()), tuple(warnings.items()))
+        slot = interned.get(content, -1)
+        if slot < 0:
+            slot = interned[content] = len(text_found)
+            text_found.append(found)
+            text_warn.append(warnings)
+        slots.append(slot)
+    which = sub.join(
+        keys.with_row_index("_k"), on=keys.columns, how="left", nulls_equal=True, maintain_order="left"
+    )
+    text_index[text_rows] = np.array(slots, dtype=np.int64)[which["_k"].to_numpy()]
     return _Verdicts(viol=viol, warn=warn, text_index=text_index, text_found=text_found, text_warn=text_warn)
 
 
@@ -754,19 +801,15 @@ def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
 
     Rows are grouped by their signature (masks + text findings) so each distinct answer is built once.
     """
-    cand = df["_cand"].to_numpy()
-    rows = np.nonzero(cand)[0]
+    rows = np.nonzero(df["_cand"].to_numpy())[0]
+    out_at = df["_out"].to_numpy()[rows]
+    if len(out_at) > 1 and not (out_at[1:] > out_at[:-1]).all():
+        rows = rows[np.argsort(out_at, kind="stable")]
     order = list(pack.check_order)
     sigs = pl.DataFrame(
-        {
-            "v": v.viol[rows].astype(np.int64),
-            "w": v.warn[rows].astype(np.int64),
-            "t": v.text_index[rows],
-            "id": df["id"].gather(rows),
-            "_out": df["_out"].gather(rows),
-        }
+        {"v": v.viol[rows].astype(np.int64), "w": v.warn[rows].astype(np.int64), "t": v.text_index[rows]}
     )
-    uniq = sigs.select("v", "w", "t").unique()
+    uniq = sigs.unique(maintain_order=True)
     lines = []
     for viol, warn, tix in uniq.iter_rows():
         found = {k: reason(pack, *k) for i, k in enumerate(order) if (viol >> i) & 1}
@@ -780,8 +823,8 @@ def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
         {"allowed": pl.Boolean, "rules": pl.List(pl.String), "reasons": reason_t, "warnings": reason_t}
     )
     answers = pl.Series("a", lines, dtype=pl.String).str.json_decode(answer_t).struct.unnest()
-    out = sigs.join(pl.concat([uniq, answers], how="horizontal"), on=["v", "w", "t"], how="left").sort("_out")
-    return out.select("id", "allowed", "rules", "reasons", "warnings")
+    which = sigs.join(uniq.with_row_index("_u"), on=["v", "w", "t"], how="left", maintain_order="left")["_u"]
+    return pl.concat([df.select("id")[rows], answers[which]], how="horizontal")
 
 
 def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None) -> pl.DataFrame:

@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Audit a contact log: the guard's decision just before every attempt (审计联系记录)."""
+        if not scalar and _has_text(log):  # the lexicons load while the log is read and decided
+            from arrears.compliance.rules import prefetch_screen
+
+            prefetch_screen()
         from arrears.compliance.audit import audit_columnar, audit_scalar, read_log
         from arrears.compliance.packs import load_pack
 
@@ -120,6 +124,16 @@ def register(app: typer.Typer) -> None:
             cite = r.citation + ("\n[yellow]reported[/yellow]" if r.reported else "")
             table.add_row(r.id, f"{r.title_en}\n{r.title_zh}", params, cite, r.effective_from.isoformat())
         out.print(table)
+
+
+def _has_text(log: Path) -> bool:
+    """Whether the log's header names a text column (so message texts may need screening)."""
+    try:
+        with log.open(encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return False
+    return "text" in {c.strip().strip('"').strip().lower() for c in header.split(",")}
 
 
 def _pack_line(p: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Nothing here reads a clock, a file or a database; every function works on plain 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -208,6 +209,24 @@ def default_screen() -> ScreenFn:
     return screen_text
 
 
+def prefetch_screen() -> threading.Thread:
+    """Load the shipped screening lexicons on a background thread, so that the work of reading and
+    deciding a log (which mostly runs outside the GIL) overlaps with it; `default_screen()` then finds
+    them loaded (or waits for the load under the screener's own lock). Failures surface later, there."""
+
+    def load() -> None:
+        try:
+            from arrears.compliance.screening import Screener
+
+            Screener.default()
+        except Exception:  # reported by default_screen() when texts are screened
+            pass
+
+    thread = threading.Thread(target=load, name="screening-lexicons", daemon=True)
+    thread.start()
+    return thread
+
+
 class TextChecker:
     """Finds what the pack's text rules look for in a message; results are cached per (text, channel)."""
 
@@ -234,6 +253,51 @@ class TextChecker:
         if hit is not None:
             return hit
         result = self.screen(text, language=None, channel=channel, pack=self.pack.name)
+        return self._store(key, self._read(text, channel, result))
+
+    def prepare(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Screen many (text, channel) pairs ahead of `findings`, in one batch per channel where the
+        screener has `screen_many` (which answers exactly as `screen` text by text); else nothing."""
+        todo: dict[str, dict[str, None]] = {}  # distinct texts per channel, in first-seen order
+        for text, channel in pairs:
+            if (text, channel) not in self._cache:
+                todo.setdefault(channel, {})[text] = None
+        if not todo:
+            return
+        batch = self._batch_screen()
+        if batch is None:
+            return
+        for channel, distinct in todo.items():
+            texts = list(distinct)
+            results = batch(texts, language=None, channel=channel, pack=self.pack.name)
+            for text, result in zip(texts, results, strict=True):
+                self._store((text, channel), self._read(text, channel, result))
+
+    def _batch_screen(self) -> Callable[..., list[Any]] | None:
+        """`screen_many` of the screener behind `screen`: a screener's own `screen`, or the shipped one
+        (`screen_text`, the default); None for any other screening function."""
+        screen = self._screen
+        owner = getattr(screen, "__self__", None)
+        if owner is not None and getattr(screen, "__name__", "") == "screen":
+            return getattr(owner, "screen_many", None)
+        shipped = getattr(screen, "__module__", "") == "arrears.compliance.screening" and (
+            getattr(screen, "__name__", "") == "screen_text"
+        )
+        if screen is not None and not shipped:
+            return None
+        try:
+            from arrears.compliance.screening import Screener
+        except ImportError:
+            return None
+        return getattr(Screener.default(), "screen_many", None)
+
+    def _store(self, key: tuple[str, str], found: TextFindings) -> TextFindings:
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[key] = found
+        return found
+
+    def _read(self, text: str, channel: str, result: Any) -> TextFindings:
         conduct: list[tuple[str, str]] = []
         review: list[tuple[str, str]] = []
         verdict = getattr(result, "verdict", "pass")
@@ -245,17 +309,13 @@ class TextChecker:
             target = conduct if verdict == "block" else review if verdict == "review" else None
             if target is not None and pair not in target:
                 target.append(pair)
-        found = TextFindings(
+        return TextFindings(
             conduct=tuple(conduct),
             review=tuple(review),
             terms=frozenset(rid for rid, pat in self._terms if pat.search(text)),
             has_opt_out=bool(self._opt_out.search(text)) if self._opt_out is not None else True,
             letter_missing=tuple(check_letter(text, self.pack)) if channel == "letter" else (),
         )
-        if len(self._cache) >= self._cache_size:
-            self._cache.clear()
-        self._cache[key] = found
-        return found
 
 
 def text_violations(

@@ -1,0 +1,160 @@
+"""The shortcuts of the columnar audit answer exactly as the plain steps they stand for: the one-pass
+reading of the usual `at` spelling, the batch screening of distinct texts and the per-value contact codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+
+from arrears.compliance.audit import audit_columnar, audit_scalar, normalise_log
+from arrears.compliance.packs import load_pack
+from arrears.compliance.rules import TextChecker
+
+PACK = load_pack("us", as_of=date(2026, 6, 1))
+
+
+def _log(at: list[str], tz: list[str | None] | None = None) -> pl.DataFrame:
+    n = len(at)
+    return pl.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "at": at,
+            "account": ["A1"] * n,
+            "person": ["P1"] * n,
+            "party": ["debtor"] * n,
+            "channel": ["call"] * n,
+            "contact": ["+12125550123"] * n,
+            "tz": tz or [None] * n,
+        }
+    )
+
+
+def _us(t: datetime) -> int:
+    return (t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "tz", "expected"),
+    [
+        ("2026-05-13T10:00:00+08:00", None, datetime(2026, 5, 13, 2, tzinfo=UTC)),
+        ("2026-05-13T10:00:00.250-04:00", None, datetime(2026, 5, 13, 14, 0, 0, 250_000, tzinfo=UTC)),
+        ("2026-05-13T10:00:00Z", None, datetime(2026, 5, 13, 10, tzinfo=UTC)),
+        ("2026-05-13 10:00:00+02:00", None, datetime(2026, 5, 13, 8, tzinfo=UTC)),
+        ("2026-05-13 10:00:00Z", None, datetime(2026, 5, 13, 10, tzinfo=UTC)),
+        ("2026-05-13T10:00+00:00", None, datetime(2026, 5, 13, 10, tzinfo=UTC)),
+        ("2026-05-13T10:00:00+0530", None, datetime(2026, 5, 13, 4, 30, tzinfo=UTC)),
+        ("2026-05-13T10:00", "America/New_York", datetime(2026, 5, 13, 14, tzinfo=UTC)),
+        ("2026-05-13 10:00:00", "Asia/Shanghai", datetime(2026, 5, 13, 2, tzinfo=UTC)),
+        (
+            "2026-11-01T01:30:00",
+            "America/New_York",
+            datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York")),
+        ),
+        ("20260513T100000+0100", None, datetime(2026, 5, 13, 9, tzinfo=UTC)),
+    ],
+)
+def test_every_at_spelling_reads_as_before(spelling: str, tz: str | None, expected: datetime) -> None:
+    usual = "2026-05-13T10:00:00+08:00"
+    log = normalise_log(_log([usual, spelling, usual], [None, tz, None]))
+    usual_us = _us(datetime(2026, 5, 13, 2, tzinfo=UTC))
+    assert log["at_us"].to_list() == [usual_us, _us(expected), usual_us]
+
+
+@dataclass(frozen=True)
+class Flag:
+    category: str
+    start: int = 0
+    end: int = 1
+    match: str = ""
+    rule: str = ""
+
+
+@dataclass(frozen=True)
+class Screened:
+    verdict: str
+    flags: tuple[Flag, ...] = field(default=())
+
+
+class BatchScreener:
+    """A screener with `screen` and `screen_many` (which answers as `screen` text by text)."""
+
+    def __init__(self) -> None:
+        self.single: list[str] = []
+        self.batches: list[tuple[str | None, list[str]]] = []
+
+    def _judge(self, text: str) -> Screened:
+        if "hurt you" in text:
+            return Screened("block", (Flag("threat"),))
+        if "maybe" in text:
+            return Screened("review", (Flag("pressure"),))
+        return Screened("pass")
+
+    def screen(
+        self, text: str, language: str | None = None, channel: str | None = None, pack: object = None
+    ) -> Screened:
+        self.single.append(text)
+        return self._judge(text)
+
+    def screen_many(
+        self,
+        texts: list[str],
+        *,
+        language: str | None = None,
+        channel: str | None = None,
+        pack: object = None,
+    ) -> list[Screened]:
+        self.batches.append((channel, list(texts)))
+        return [self._judge(t) for t in texts]
+
+
+TEXTS = ["Pay or we will hurt you.", "maybe you should pay", "Reply STOP to opt out.", "Your balance is due."]
+
+
+def test_prepare_screens_each_distinct_text_once_per_channel() -> None:
+    s = BatchScreener()
+    checker = TextChecker(PACK, s.screen)
+    pairs = [(t, c) for c in ("sms", "email") for t in TEXTS] * 3
+    checker.prepare(pairs)
+    assert sorted(c for c, _ in s.batches) == ["email", "sms"]
+    assert all(texts == TEXTS for _, texts in s.batches)
+    reference = TextChecker(PACK, BatchScreener().screen)
+    assert [checker.findings(t, c) for t, c in pairs] == [reference.findings(t, c) for t, c in pairs]
+    assert s.single == []  # everything came from the batch
+
+
+def test_prepare_without_a_batch_call_leaves_screening_to_findings() -> None:
+    calls: list[str] = []
+
+    def screen(
+        text: str, language: str | None = None, channel: str | None = None, pack: object = None
+    ) -> Screened:
+        calls.append(text)
+        return Screened("pass")
+
+    checker = TextChecker(PACK, screen)
+    checker.prepare([(t, "sms") for t in TEXTS])
+    assert calls == []
+    checker.findings(TEXTS[0], "sms")
+    assert calls == [TEXTS[0]]
+
+
+def test_batch_screening_gives_the_scalar_answers() -> None:
+    at = [f"2026-05-{d:02d}T{h:02d}:00:00-04:00" for d in range(4, 12) for h in (9, 13, 22)]
+    n = len(at)
+    log = _log(at).with_columns(
+        pl.Series("channel", ["sms", "email", "call"] * (n // 3)),
+        pl.Series("contact", ["+12125550123", "p1@example.com", "+12125550123"] * (n // 3)),
+        pl.Series("text", [TEXTS[i % len(TEXTS)] for i in range(n)]),
+        pl.Series("party", ["debtor", "third_party", "debtor"] * (n // 3)),
+    )
+    frame = normalise_log(log)
+    s = BatchScreener()
+    columnar = audit_columnar(frame, PACK, s.screen).to_dicts()
+    assert s.batches and s.single == []
+    assert columnar == audit_scalar(frame, PACK, BatchScreener().screen)
+    assert any(not row["allowed"] for row in columnar)
