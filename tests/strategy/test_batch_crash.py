@@ -39,24 +39,30 @@ def _state(db: Path) -> list:
         con.close()
 
 
-def _batch(db: Path) -> subprocess.Popen:
+# The CLI, with the merge paused once everything is written but nothing committed: the test kills it
+# there, so the kill lands inside the one write transaction every time.
+DRIVER = """
+import pathlib, sys, time
+from arrears.strategy import batch
+original = batch._write_plan
+
+def paused(conn, *args, **kwargs):
+    original(conn, *args, **kwargs)
+    pathlib.Path(sys.argv[1]).touch()
+    time.sleep(600)
+
+batch._write_plan = paused
+from arrears.cli import app
+app(sys.argv[2:])
+"""
+
+
+def _batch(db: Path, pause_marker: Path | None = None) -> subprocess.Popen:
     env = {**os.environ, "ARREARS_KEY_FILE": str(db.parent / "k.key"), "PYTHONPATH": str(ROOT)}
+    args = ["--db", f"sqlite:///{db}", "batch", "run", "--as-of", "2026-11-28", "--json"]
+    command = ["-c", DRIVER, str(pause_marker), *args] if pause_marker else ["-m", "arrears.cli", *args]
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "arrears.cli",
-            "--db",
-            f"sqlite:///{db}",
-            "batch",
-            "run",
-            "--as-of",
-            "2026-11-28",
-            "--json",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [sys.executable, *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
 
@@ -70,28 +76,17 @@ def test_kill_9_during_write_back_then_rerun_equals_one_clean_run(tmp_path) -> N
     shutil.copy(base, clean)
     shutil.copy(base, crashed)
 
-    proc = _batch(crashed)
+    marker = tmp_path / "merged-not-committed"
+    proc = _batch(crashed, marker)
     deadline = time.monotonic() + 240
-    killed = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        con = sqlite3.connect(crashed, timeout=0.1)
-        try:
-            staged = con.execute(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'batch_plan_staging'"
-            ).fetchone()[0]
-        except sqlite3.OperationalError:
-            staged = 0
-        finally:
-            con.close()
-        if staged:
-            time.sleep(0.05)  # inside the merge transaction
-            proc.send_signal(signal.SIGKILL)
-            killed = True
-            break
+    while time.monotonic() < deadline and proc.poll() is None and not marker.exists():
         time.sleep(0.01)
+    if not marker.exists():
+        proc.kill()
+        _out, err = proc.communicate(timeout=60)
+        pytest.fail(f"the batch never reached its merge (rc {proc.returncode}): {err.decode()[-2000:]}")
+    proc.send_signal(signal.SIGKILL)  # every row of the merge is written, the transaction is open
     proc.wait(timeout=60)
-    if not killed:
-        pytest.fail(f"the batch finished before it could be killed (rc {proc.returncode})")
     assert proc.returncode == -signal.SIGKILL
     assert _state(crashed)[-1] == []  # no run recorded, nothing half-written
     assert _state(crashed)[:5] == _state(base)[:5]

@@ -8,9 +8,10 @@ batch killed halfway leaves nothing partial; running it again for the same date 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -20,11 +21,11 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from arrears.cases.history import history_loader
-from arrears.core.columnar import drop_table, read_arrow, write_staging
+from arrears.core.columnar import drop_table, drop_temp, read_arrow, stage_temp, write_staging
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
 from arrears.core.money import MINOR_UNITS
-from arrears.core.sqlengines import ENGINES, Dialect, dialect, run
+from arrears.core.sqlengines import ENGINES, Dialect, dialect, run, run_duckdb
 from arrears.portfolio.ageing import DEFAULT_BUCKETS, Bucket
 from arrears.portfolio.ageing_columnar import age_portfolio, conform
 from arrears.strategy.definition import Strategy
@@ -33,24 +34,29 @@ from arrears.strategy.planner import FEATURE_SCHEMA, planner_sql, steps_table
 from arrears.strategy.precheck import HistoryLoader, precheck, with_days_since_contact
 from arrears.strategy.service import active_strategy
 
+# Only the columns the batch computes on: creditor codes and packs come from the (small) creditors
+# table, debtor zones and contact points are read for today's planned contacts only, and the live
+# model's extra inputs only when a model is live — every column costs a Python object per account.
 SNAPSHOT_ACCOUNTS = """
-SELECT a.id, a.creditor_id, a.account_ref, cr.code AS creditor, cr.rule_pack, a.debtor_id, d.timezone,
-       a.product, a.currency, a.status, a.loan_amount, CAST(a.annual_rate AS TEXT) AS annual_rate,
-       a.contract_date,
+SELECT a.id, a.creditor_id, a.account_ref, a.debtor_id, a.product, a.currency, a.status,
        a.principal, a.interest, a.penalty, a.fees, a.overdue_since, a.placement_date, a.accrued_through,
        CAST(a.daily_penalty_rate AS TEXT) AS daily_penalty_rate, a.bucket,
-       c.id AS case_id, c.ability, c.willingness, c.flags,
+       c.ability, c.willingness, c.flags,
        t.segment AS state_segment, t.arm AS state_arm, t.entered_on AS state_entered_on
 FROM accounts a
-JOIN creditors cr ON cr.id = a.creditor_id
-JOIN debtors d ON d.id = a.debtor_id
 LEFT JOIN cases c ON c.account_id = a.id AND c.status = 'open'
 LEFT JOIN treatment_spells t ON t.account_id = a.id AND t.left_on IS NULL
 WHERE a.status = 'active'
+ORDER BY a.id
 """
 SNAPSHOT_SCHEDULE = """
 SELECT i.account_id, i.seq, i.due_date, i.principal_due
 FROM instalments i JOIN accounts a ON a.id = i.account_id WHERE a.status = 'active'
+"""
+SNAPSHOT_CREDITORS = "SELECT id AS creditor_id, code AS creditor, rule_pack FROM creditors"
+SNAPSHOT_MODEL_INPUTS = """
+SELECT id, loan_amount, CAST(annual_rate AS TEXT) AS annual_rate, contract_date
+FROM accounts WHERE status = 'active'
 """
 STAGING = "batch_ageing_staging"
 PLAN_STAGING = "batch_plan_staging"
@@ -73,6 +79,8 @@ class BatchSummary:
     score_source: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     run_id: int | None = None
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # process CPU per stage
+    written: dict[str, int] = field(default_factory=dict)  # rows inserted or updated per table
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -81,6 +89,31 @@ class BatchSummary:
 
 
 Progress = Callable[[str], None]
+
+
+class _Stages:
+    """Wall and CPU seconds per stage, into the summary."""
+
+    def __init__(self, summary: BatchSummary, step: Progress) -> None:
+        self.summary, self.step = summary, step
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+        self.name: str | None = None
+
+    def start(self, name: str, label: str) -> None:
+        self.stop()
+        self.step(label)
+        self.name, self.wall, self.cpu = name, time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        if self.name is not None:
+            self.summary.seconds[self.name] = round(time.perf_counter() - self.wall, 3)
+            self.summary.cpu_seconds[self.name] = round(time.process_time() - self.cpu, 3)
+            self.name = None
+
+    def finish(self) -> None:
+        self.stop()
+        self.summary.seconds["total"] = round(time.perf_counter() - self.wall0, 3)
+        self.summary.cpu_seconds["total"] = round(time.process_time() - self.cpu0, 3)
 
 
 def _latest_run(conn: Connection) -> date | None:
@@ -105,7 +138,6 @@ def run_batch(
     """Run the nightly batch for `as_of`. Idempotent per date; refuses to go back in time."""
     if engine not in ENGINES:
         raise Conflict(f"unknown batch engine {engine!r}; available: {', '.join(ENGINES)}")
-    step = on_step or (lambda _s: None)
     summary = BatchSummary(as_of=as_of, engine=engine)
     started = ctx.clock()
     with ctx.engine.connect() as conn:
@@ -115,66 +147,80 @@ def run_batch(
     if latest is not None and as_of < latest:
         raise Conflict(f"the batch already ran for {latest.isoformat()}; it cannot run for an earlier date")
 
-    t0 = time.perf_counter()
-    step("snapshot")
+    stages = _Stages(summary, on_step or (lambda _s: None))
+    stages.start("snapshot", "snapshot")
     accounts = read_arrow(ctx.engine, SNAPSHOT_ACCOUNTS)
     schedule = read_arrow(ctx.engine, SNAPSHOT_SCHEDULE)
-    summary.seconds["snapshot"] = round(time.perf_counter() - t0, 3)
-
-    t1 = time.perf_counter()
-    step("ageing")
-    aged = age_portfolio(accounts, schedule, as_of, buckets, engine=engine)
-    summary.seconds["ageing"] = round(time.perf_counter() - t1, 3)
-    summary.accounts = aged.num_rows
-
-    t_plan = time.perf_counter()
-    step("features, scores, strategy")
-    feats = run(
-        engine,
-        features_sql(dialect(engine)),
-        {"snap": conform(accounts, SNAP_SCHEMA), "aged": aged, "currencies": currency_table()},
-    )
-    live = _live_scores(ctx, accounts, aged, as_of)
-    feats, summary.score_source = score_features(feats, live)
+    creditors = conform(read_arrow(ctx.engine, SNAPSHOT_CREDITORS), CREDITOR_SCHEMA)
     loader = history if history is not None else history_loader(ctx.keys)
     with ctx.engine.connect() as conn:
         contact_log = loader(conn, as_of)
-    feats = with_days_since_contact(feats, contact_log, as_of)
-    plan = run(
-        engine,
-        planner_sql(strategy, as_of, dialect(engine)),
-        {"feats": conform(feats, FEATURE_SCHEMA), "steps": steps_table(strategy)},
-    )
-    plan = _with_priority(plan)
-    summary.seconds["plan"] = round(time.perf_counter() - t_plan, 3)
 
-    t_guard = time.perf_counter()
-    step("compliance pre-check")
-    people = conform(accounts, PEOPLE_SCHEMA)
+    stages.start("ageing", "ageing")
+    con = _duckdb() if engine == "duckdb" else None
+    try:
+        aged = age_portfolio(accounts, schedule, as_of, buckets, engine=engine, con=con)
+        summary.accounts = aged.num_rows
+
+        stages.start("plan", "features, scores, strategy")
+        feats = _run(
+            engine,
+            con,
+            features_sql(dialect(engine)),
+            {
+                "snap": conform(accounts, SNAP_SCHEMA),
+                "aged": aged,
+                "currencies": currency_table(),
+                "creditors": creditors,
+            },
+        )
+        live = _live_scores(ctx, accounts, aged, as_of)
+        feats, summary.score_source = score_features(feats, live)
+        feats = with_days_since_contact(feats, contact_log, as_of)
+        plan = _run(
+            engine,
+            con,
+            planner_sql(strategy, as_of, dialect(engine)),
+            {"feats": conform(feats, FEATURE_SCHEMA), "steps": steps_table(strategy)},
+        )
+    finally:
+        if con is not None:
+            con.close()
+    plan = _with_priority(plan)
+
+    stages.start("precheck", "compliance pre-check")
+    people = _people(accounts, creditors)
     with ctx.engine.connect() as conn:
         allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log)
-    summary.seconds["precheck"] = round(time.perf_counter() - t_guard, 3)
 
-    t2 = time.perf_counter()
-    step("write-back")
-    old = pa.table(
-        {
-            "id": pc.cast(accounts["id"], pa.int64()),
-            "creditor_id": pc.cast(accounts["creditor_id"], pa.int64()),
-            "old_bucket": pc.cast(accounts["bucket"], pa.string()),
-        }
-    )
-    write_staging(ctx.engine, STAGING, _join_old(aged, old))
-    write_staging(ctx.engine, PLAN_STAGING, _plan_staging(plan, allowed, blocked_rules))
-    try:
-        with ctx.engine.begin() as conn:
-            _write_back(conn, ctx, as_of, started, summary)
-    finally:
-        drop_table(ctx.engine, STAGING)
-        drop_table(ctx.engine, PLAN_STAGING)
-    summary.seconds["write_back"] = round(time.perf_counter() - t2, 3)
-    summary.seconds["total"] = round(time.perf_counter() - t0, 3)
+    stages.start("write_back", "write-back")
+    ageing_rows = _ageing_staging(aged, accounts)
+    plan_rows = _plan_staging(plan, allowed, blocked_rules)
+    summary.buckets = _bucket_counts(aged)
+    summary.segments = _counts(plan_rows, ["segment"])
+    _planned_counts(plan_rows, summary)
+    _merge(ctx, as_of, started, summary, ageing_rows, plan_rows)
+    stages.finish()
     return summary
+
+
+def _duckdb() -> Any:
+    import duckdb
+
+    return duckdb.connect()  # one in-process connection for every step, on all cores
+
+
+def _run(engine: str, con: Any, sql: str, tables: Mapping[str, pa.Table]) -> pa.Table:
+    return run_duckdb(sql, tables, con) if con is not None else run(engine, sql, tables)
+
+
+def _people(accounts: pa.Table, creditors: pa.Table) -> pa.Table:
+    """Account id → debtor id, account ref and rule pack, for the guard's pre-check."""
+    base = conform(accounts, PEOPLE_SCHEMA)
+    packs = base.join(
+        creditors.select(["creditor_id", "rule_pack"]), keys="creditor_id", join_type="left outer"
+    )
+    return packs.select(["id", "debtor_id", "account_ref", "rule_pack"])
 
 
 PEOPLE_SCHEMA = pa.schema(
@@ -182,15 +228,27 @@ PEOPLE_SCHEMA = pa.schema(
         ("id", pa.int64()),
         ("debtor_id", pa.int64()),
         ("account_ref", pa.string()),
-        ("timezone", pa.string()),
-        ("rule_pack", pa.string()),
+        ("creditor_id", pa.int64()),
+    ]
+)
+CREDITOR_SCHEMA = pa.schema(
+    [("creditor_id", pa.int64()), ("creditor", pa.string()), ("rule_pack", pa.string())]
+)
+MODEL_SNAP_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("principal", pa.int64()),
+        ("interest", pa.int64()),
+        ("penalty", pa.int64()),
+        ("fees", pa.int64()),
+        ("product", pa.string()),
     ]
 )
 SNAP_SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
         ("account_ref", pa.string()),
-        ("creditor", pa.string()),
+        ("creditor_id", pa.int64()),
         ("product", pa.string()),
         ("currency", pa.string()),
         ("principal", pa.int64()),
@@ -210,7 +268,7 @@ SNAP_SCHEMA = pa.schema(
 def features_sql(d: Dialect) -> str:
     """Post-ageing features of every still-active account (the strategy's and the score's inputs)."""
     return """
-SELECT s.id, s.account_ref, s.creditor, s.product, COALESCE(cur.scale, 100) AS currency_scale,
+SELECT s.id, s.account_ref, cr.creditor, s.product, COALESCE(cur.scale, 100) AS currency_scale,
        g.bucket, g.days_past_due,
        s.principal + s.interest + s.penalty + g.accrued + s.fees AS balance_minor,
        CAST(NULL AS DOUBLE) AS score, COALESCE(s.ability, 'unknown') AS ability,
@@ -218,6 +276,7 @@ SELECT s.id, s.account_ref, s.creditor, s.product, COALESCE(cur.scale, 100) AS c
        CAST(NULL AS INTEGER) AS days_since_contact,
        s.state_segment, s.state_arm, s.state_entered_on
 FROM snap s JOIN aged g ON g.id = s.id
+JOIN creditors cr ON cr.creditor_id = s.creditor_id
 LEFT JOIN currencies cur ON cur.code = s.currency
 WHERE g.status = 'active'
 ORDER BY s.id
@@ -255,23 +314,23 @@ def _live_scores(
     root = ctx.settings.model_registry
     if not root.exists() or ModelRegistry(root).live_version() is None:
         return None
-    snap = pl.from_arrow(
-        accounts.select(
-            [
-                "id",
-                "principal",
-                "interest",
-                "penalty",
-                "fees",
-                "loan_amount",
-                "annual_rate",
-                "product",
-                "contract_date",
-            ]
-        )
-    )
+    base = pl.from_arrow(conform(accounts, MODEL_SNAP_SCHEMA))
+    extra = pl.from_arrow(read_arrow(ctx.engine, SNAPSHOT_MODEL_INPUTS))
     post = pl.from_arrow(aged.select(["id", "accrued", "days_past_due", "bucket"]))
-    assert isinstance(snap, pl.DataFrame) and isinstance(post, pl.DataFrame)
+    assert (
+        isinstance(base, pl.DataFrame) and isinstance(extra, pl.DataFrame) and isinstance(post, pl.DataFrame)
+    )
+    snap = base.join(extra.with_columns(pl.col("id").cast(pl.Int64)), on="id", how="left").select(
+        "id",
+        "principal",
+        "interest",
+        "penalty",
+        "fees",
+        "loan_amount",
+        "annual_rate",
+        "product",
+        "contract_date",
+    )
     frame = (
         snap.join(post, on="id")
         .with_columns(
@@ -308,13 +367,33 @@ def _with_priority(plan: pa.Table) -> pa.Table:
     return plan.append_column("priority", pa.array(np.round(score * balance, 4)))
 
 
+def _ageing_staging(aged: pa.Table, accounts: pa.Table) -> pa.Table:
+    """Per aged account, in id order: what the merge writes to the account, its case and its spells."""
+    old = pa.table(
+        {
+            "id": pc.cast(accounts["id"], pa.int64()),
+            "creditor_id": pc.cast(accounts["creditor_id"], pa.int64()),
+            "currency": pc.cast(accounts["currency"], pa.string()),
+            "old_bucket": pc.cast(accounts["bucket"], pa.string()),
+        }
+    )
+    joined = aged.select(["id", "accrued", "days_past_due", "bucket", "status"]).join(
+        old, keys="id", join_type="inner"
+    )
+    joined = joined.sort_by("id")
+    changed = pc.cast(pc.fill_null(pc.not_equal(joined["bucket"], joined["old_bucket"]), True), pa.int8())
+    return joined.drop_columns(["old_bucket"]).append_column("bucket_changed", changed)
+
+
 def _plan_staging(plan: pa.Table, allowed: np.ndarray, rules: list[str | None]) -> pa.Table:
+    """Per planned account, in id order: case score and priority, the treatment spell when it moved,
+    today's action with the guard's answer."""
+    moved = pc.cast(pc.fill_null(plan["moved"], True), pa.int8())
     cols = [
         "id",
         "segment",
         "arm",
         "path",
-        "entered_on",
         "action",
         "step_no",
         "channel",
@@ -325,19 +404,77 @@ def _plan_staging(plan: pa.Table, allowed: np.ndarray, rules: list[str | None]) 
         "score",
         "priority",
     ]
-    out = plan.select(cols)
-    moved = pc.cast(pc.fill_null(plan["moved"], True), pa.int8())
     return (
-        out.append_column("moved", moved)
+        plan.select(cols)
+        .append_column("moved", moved)
         .append_column("allowed", pa.array(allowed, pa.int8()))
         .append_column("rules", pa.array(rules, pa.string()))
+        .sort_by("id")
     )
 
 
-def _join_old(aged: pa.Table, old: pa.Table) -> pa.Table:
-    joined = aged.join(old, keys="id", join_type="inner").sort_by("id")
-    changed = pc.not_equal(joined["bucket"], joined["old_bucket"])
-    return joined.append_column("bucket_changed", pc.cast(pc.fill_null(changed, True), pa.int8()))
+def _counts(table: pa.Table, keys: list[str]) -> dict[str, int]:
+    grouped = table.group_by(keys).aggregate([([], "count_all")]).sort_by([(k, "ascending") for k in keys])
+    return {
+        str(k): int(n)
+        for k, n in zip(grouped[keys[0]].to_pylist(), grouped["count_all"].to_pylist(), strict=True)
+    }
+
+
+def _bucket_counts(aged: pa.Table) -> dict[str, int]:
+    """Active accounts per bucket after the run (every active account is in the snapshot)."""
+    return _counts(aged.filter(pc.equal(aged["status"], "active")).select(["bucket"]), ["bucket"])
+
+
+def _planned_counts(plan_rows: pa.Table, summary: BatchSummary) -> None:
+    """Today's planned actions per action:channel, and how many the guard blocked."""
+    acted = plan_rows.filter(pc.is_valid(plan_rows["action"]))
+    if acted.num_rows == 0:
+        return
+    grouped = acted.group_by(["action", "channel", "allowed"], use_threads=False).aggregate(
+        [([], "count_all")]
+    )
+    rows = sorted(
+        grouped.to_pylist(),
+        key=lambda r: (r["action"], r["channel"] is not None, r["channel"] or "", r["allowed"]),
+    )
+    for r in rows:
+        key = f"{r['action']}:{r['channel']}" if r["channel"] else r["action"]
+        summary.planned[key] = summary.planned.get(key, 0) + int(r["count_all"])
+        if not r["allowed"]:
+            summary.blocked += int(r["count_all"])
+
+
+def _merge(
+    ctx: AppContext,
+    as_of: date,
+    started: datetime,
+    summary: BatchSummary,
+    ageing_rows: pa.Table,
+    plan_rows: pa.Table,
+) -> None:
+    """Stage the results and merge them into the live tables in one transaction (nothing partial).
+
+    PostgreSQL: staging tables over binary COPY, merged set-based. SQLite: TEMP staging tables on the
+    merging connection itself (in memory, never in the WAL), filled inside the merge transaction."""
+    pg = ctx.engine.dialect.name == "postgresql"
+    if pg:
+        write_staging(ctx.engine, STAGING, ageing_rows)
+        write_staging(ctx.engine, PLAN_STAGING, plan_rows)
+    with ctx.engine.connect() as conn:
+        try:
+            with conn.begin():
+                if not pg:
+                    stage_temp(conn, STAGING, ageing_rows)
+                    stage_temp(conn, PLAN_STAGING, plan_rows)
+                _write_back(conn, ctx, as_of, started, summary)
+        finally:
+            if not pg:
+                drop_temp(conn, STAGING)
+                drop_temp(conn, PLAN_STAGING)
+    if pg:
+        drop_table(ctx.engine, STAGING)
+        drop_table(ctx.engine, PLAN_STAGING)
 
 
 def _write_back(
@@ -351,11 +488,12 @@ def _write_back(
     ).scalar_one()
     summary.run_id = run_id
     p = {"as_of": as_of, "now": now}
+    written = summary.written
     # Accrual: one balanced ledger transaction per creditor and date (R4).
     per_creditor = conn.execute(
         text(
-            f"SELECT s.creditor_id, a.currency, SUM(s.accrued), COUNT(*) FROM {STAGING} s "
-            "JOIN accounts a ON a.id = s.id WHERE s.accrued > 0 GROUP BY s.creditor_id, a.currency"
+            f"SELECT creditor_id, currency, SUM(accrued), COUNT(*) FROM {STAGING} WHERE accrued > 0 "
+            "GROUP BY creditor_id, currency ORDER BY creditor_id, currency"
         )
     ).all()
     from arrears.ledger.models import LedgerTransaction
@@ -378,8 +516,8 @@ def _write_back(
         conn.execute(
             text(
                 "INSERT INTO ledger_entries (transaction_id, account_id, book, amount) "
-                f"SELECT :tx, s.id, 'penalty', s.accrued FROM {STAGING} s JOIN accounts a ON a.id = s.id "
-                "WHERE s.accrued > 0 AND s.creditor_id = :c AND a.currency = :cur"
+                f"SELECT :tx, id, 'penalty', accrued FROM {STAGING} "
+                "WHERE accrued > 0 AND creditor_id = :c AND currency = :cur ORDER BY id"
             ),
             {"tx": tx_id, "c": creditor_id, "cur": currency},
         )
@@ -392,6 +530,7 @@ def _write_back(
         )
         summary.accrued_accounts += int(count)
         summary.accrued_total[currency] = summary.accrued_total.get(currency, 0) + int(total)
+    written["ledger_entries"] = summary.accrued_accounts + len(per_creditor)
     # Bucket spells: close the open one and open the new one where the bucket moved (or none is open).
     conn.execute(
         text(
@@ -404,20 +543,29 @@ def _write_back(
         text(
             "INSERT INTO bucket_history (account_id, bucket, entered_on) "
             f"SELECT s.id, s.bucket, :as_of FROM {STAGING} s WHERE s.bucket_changed = 1 OR NOT EXISTS "
-            "(SELECT 1 FROM bucket_history h WHERE h.account_id = s.id AND h.left_on IS NULL)"
+            "(SELECT 1 FROM bucket_history h WHERE h.account_id = s.id AND h.left_on IS NULL) ORDER BY s.id"
         ),
         p,
     )
-    summary.bucket_changes = result.rowcount or 0
-    conn.execute(
+    summary.bucket_changes = written["bucket_history"] = result.rowcount or 0
+    # Every aged account moves on a day (DPD, accrual date); `status` is set apart, only where it
+    # changes, so the status index is not rewritten for every account.
+    result = conn.execute(
         text(
-            "UPDATE accounts SET days_past_due = s.days_past_due, bucket = s.bucket, status = s.status, "
+            "UPDATE accounts SET days_past_due = s.days_past_due, bucket = s.bucket, "
             "penalty = accounts.penalty + s.accrued, aged_as_of = :as_of, updated_at = :now, "
             "accrued_through = CASE WHEN accounts.accrued_through IS NOT NULL AND accounts.accrued_through > :as_of "
             "THEN accounts.accrued_through ELSE :as_of END "
             f"FROM {STAGING} s WHERE s.id = accounts.id"
         ),
         p,
+    )
+    written["accounts"] = result.rowcount or 0
+    conn.execute(
+        text(
+            f"UPDATE accounts SET status = s.status FROM {STAGING} s "
+            "WHERE s.status <> 'active' AND s.id = accounts.id AND accounts.status <> s.status"
+        )
     )
     paid = conn.execute(
         text(
@@ -428,14 +576,6 @@ def _write_back(
     )
     summary.paid = paid.rowcount or 0
     _write_plan(conn, as_of, run_id, summary)
-    summary.buckets = {
-        b: int(n)
-        for b, n in conn.execute(
-            text(
-                "SELECT bucket, COUNT(*) FROM accounts WHERE status = 'active' GROUP BY bucket ORDER BY bucket"
-            )
-        ).all()
-    }
     conn.execute(
         update(BatchRun)
         .where(BatchRun.id == run_id)
@@ -447,6 +587,7 @@ def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummar
     """Treatment spells, today's planned actions (replacing any earlier run's for the date), case scores
     and queue priorities."""
     p = {"as_of": as_of, "run": run_id, "strategy": summary.strategy, "src": summary.score_source}
+    written = summary.written
     conn.execute(
         text(
             "UPDATE treatment_spells SET left_on = :as_of WHERE left_on IS NULL AND account_id IN "
@@ -454,44 +595,31 @@ def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummar
         ),
         p,
     )
-    conn.execute(
+    result = conn.execute(
         text(
             "INSERT INTO treatment_spells (account_id, strategy, segment, arm, path, entered_on) "
-            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {PLAN_STAGING} WHERE moved = 1"
+            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {PLAN_STAGING} WHERE moved = 1 ORDER BY id"
         ),
         p,
     )
+    written["treatment_spells"] = result.rowcount or 0
     conn.execute(text("DELETE FROM planned_contacts WHERE as_of = :as_of"), p)
-    conn.execute(
+    result = conn.execute(
         text(
             "INSERT INTO planned_contacts (batch_run_id, as_of, account_id, strategy, segment, arm, path, step_no, "
             "action, channel, template, tone, window_start, window_end, allowed, rules, priority) "
             "SELECT :run, :as_of, id, :strategy, segment, arm, path, step_no, action, channel, template, tone, "
-            f"window_start, window_end, allowed = 1, rules, priority FROM {PLAN_STAGING} WHERE action IS NOT NULL"
+            f"window_start, window_end, allowed = 1, rules, priority FROM {PLAN_STAGING} WHERE action IS NOT NULL "
+            "ORDER BY id"
         ),
         p,
     )
-    conn.execute(
+    written["planned_contacts"] = result.rowcount or 0
+    result = conn.execute(
         text(
             "UPDATE cases SET score = s.score, score_source = :src, priority = s.priority "
             f"FROM {PLAN_STAGING} s WHERE cases.account_id = s.id AND cases.status = 'open'"
         ),
         p,
     )
-    for action, channel, allowed, n in conn.execute(
-        text(
-            "SELECT action, COALESCE(channel, ''), allowed, COUNT(*) FROM planned_contacts WHERE as_of = :as_of "
-            "GROUP BY action, channel, allowed"
-        ),
-        p,
-    ).all():
-        key = f"{action}:{channel}" if channel else action
-        summary.planned[key] = summary.planned.get(key, 0) + int(n)
-        if not allowed:
-            summary.blocked += int(n)
-    summary.segments = {
-        seg: int(n)
-        for seg, n in conn.execute(
-            text(f"SELECT segment, COUNT(*) FROM {PLAN_STAGING} GROUP BY segment ORDER BY segment")
-        ).all()
-    }
+    written["cases"] = result.rowcount or 0

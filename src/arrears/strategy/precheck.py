@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,22 +38,70 @@ def no_history(_conn: Connection, _as_of: date) -> pl.DataFrame | None:
     return None
 
 
-def _first_contact_points(
-    conn: Connection, debtor_ids: list[int], keys: KeyRing
-) -> dict[tuple[int, str], tuple[str, str | None]]:
-    out: dict[tuple[int, str], tuple[str, str | None]] = {}
+# Above this many debtors one pass over the table is cheaper than chunks of `IN (…)` lookups.
+FULL_SCAN_DEBTORS = 200_000
+IN_CHUNK = 20_000
+
+
+def _select_by_debtor(
+    conn: Connection, sql: str, where: str, ids: list[int], extra: dict[str, Any]
+) -> pl.DataFrame:
+    """Rows of `sql` for the given debtor ids: chunked `IN` lookups, or one scan filtered here."""
+    frames = []
+    if len(ids) > FULL_SCAN_DEBTORS:
+        frames.append(_frame(conn.execute(text(f"{sql} WHERE {where}"), extra)))
+    else:
+        stmt = text(f"{sql} WHERE {where} AND debtor_id IN :ids").bindparams(bindparam("ids", expanding=True))
+        for start in range(0, len(ids), IN_CHUNK):
+            frames.append(_frame(conn.execute(stmt, {**extra, "ids": ids[start : start + IN_CHUNK]})))
+    return pl.concat(frames) if len(frames) > 1 else frames[0]
+
+
+def _frame(result: Any) -> pl.DataFrame:
+    cols = list(result.keys())
+    rows = result.all()
+    return pl.DataFrame(
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols], schema=cols, orient="col"
+    )
+
+
+def _first_contact_points(conn: Connection, wanted: pl.DataFrame, keys: KeyRing) -> pl.DataFrame:
+    """For each wanted (debtor_id, kind): the debtor's first active contact point of that kind (lowest id),
+    decrypted, with its zone — only the points a planned contact needs are decrypted."""
+    debtors = wanted["debtor_id"].unique().sort().to_list()
+    kinds = sorted(set(wanted["kind"].to_list()))
+    points = _select_by_debtor(
+        conn,
+        "SELECT id, debtor_id, kind, value_enc, timezone AS point_tz FROM contact_points",
+        "third_party_id IS NULL AND status = 'active' AND kind IN ('" + "', '".join(kinds) + "')",
+        debtors,
+        {},
+    )
+    schema = {"debtor_id": pl.Int64, "kind": pl.String, "contact": pl.String, "point_tz": pl.String}
+    if points.height == 0:
+        return pl.DataFrame(schema=schema)
+    first = (
+        points.with_columns(pl.col("id").cast(pl.Int64), pl.col("debtor_id").cast(pl.Int64))
+        .sort("id")
+        .unique(["debtor_id", "kind"], keep="first", maintain_order=True)
+        .join(wanted, on=["debtor_id", "kind"], how="semi")
+    )
+    plain = [keys.decrypt(bytes(blob)) for blob in first["value_enc"].to_list()]
+    return first.select(
+        "debtor_id", "kind", pl.Series("contact", plain, pl.String), pl.col("point_tz").cast(pl.String)
+    )
+
+
+def _debtor_zones(conn: Connection, debtor_ids: list[int]) -> pl.DataFrame:
     if not debtor_ids:
-        return out
-    stmt = text(
-        "SELECT debtor_id, kind, value_enc, timezone FROM contact_points "
-        "WHERE third_party_id IS NULL AND status = 'active' AND debtor_id IN :ids ORDER BY id"
-    ).bindparams(bindparam("ids", expanding=True))
-    for start in range(0, len(debtor_ids), 20_000):
-        for debtor_id, kind, blob, tz in conn.execute(stmt, {"ids": debtor_ids[start : start + 20_000]}):
-            key = (int(debtor_id), kind)
-            if key not in out:
-                out[key] = (keys.decrypt(bytes(blob)), tz)
-    return out
+        return pl.DataFrame(schema={"debtor_id": pl.Int64, "debtor_tz": pl.String})
+    found = _select_by_debtor(
+        conn, "SELECT id AS debtor_id, timezone AS debtor_tz FROM debtors", "1 = 1", debtor_ids, {}
+    )
+    # the full-scan path reads every debtor; the filter keeps the wanted ones (the IN path already has)
+    return found.with_columns(pl.col("debtor_id").cast(pl.Int64), pl.col("debtor_tz").cast(pl.String)).filter(
+        pl.col("debtor_id").is_in(debtor_ids)
+    )
 
 
 def precheck(
@@ -65,63 +114,79 @@ def precheck(
 ) -> tuple[np.ndarray, list[str | None]]:
     """allowed (int8) and the blocking rule ids (comma-separated) for every row of `plan`.
 
-    `people` maps account id → debtor_id, account_ref, timezone, rule_pack."""
+    `people` maps account id → debtor_id, account_ref and rule_pack. Built column-wise: the contact
+    points of today's planned contacts only, one local window start per (zone, time) pair."""
     from arrears.compliance.audit import check_planned
     from arrears.compliance.packs import load_pack
 
     n = plan.num_rows
     allowed = np.ones(n, dtype=np.int8)
-    rules: list[str | None] = [None] * n
+    rules = np.full(n, None, dtype=object)
     selected = pl.from_arrow(plan.select(["id", "action", "channel", "window_start"]))
-    assert isinstance(selected, pl.DataFrame)
-    p = selected.with_row_index("_i")
-    who = pl.from_arrow(people)
-    assert isinstance(who, pl.DataFrame)
-    todo = p.filter(pl.col("action") == "contact").join(who, on="id", how="left")
-    if todo.height == 0:
-        return allowed, rules
-    points = _first_contact_points(conn, todo["debtor_id"].unique().to_list(), keys)
-    hist = history if history is not None and history.height else None
-    starts: dict[tuple[str, str], datetime] = {}
-    rows = []
-    for r in todo.iter_rows(named=True):
-        kind = KIND_OF_CHANNEL.get(r["channel"] or "", "phone")
-        point = points.get((int(r["debtor_id"]), kind))
-        if point is None:  # nothing to contact on this channel: the plan cannot be carried out
-            allowed[r["_i"]] = 0
-            rules[r["_i"]] = "NO-CONTACT-POINT"
-            continue
-        tz = point[1] or r["timezone"] or "Asia/Shanghai"
-        key = (tz, r["window_start"] or "09:00")
-        if key not in starts:
-            hh, mm = key[1].split(":")
-            starts[key] = datetime.combine(as_of, time(int(hh) % 24, int(mm)), ZoneInfo(tz)).astimezone(UTC)
-        rows.append(
-            {
-                "_i": r["_i"],
-                "at": starts[key],
-                "account": r["account_ref"],
-                "person": str(r["debtor_id"]),
-                "party": "debtor",
-                "channel": r["channel"],
-                "contact": point[0],
-                "tz": tz,
-                "pack": r["rule_pack"] or "cn",
-            }
+    who = pl.from_arrow(people.select(["id", "debtor_id", "account_ref", "rule_pack"]))
+    assert isinstance(selected, pl.DataFrame) and isinstance(who, pl.DataFrame)
+    todo = (
+        selected.with_row_index("_i")
+        .filter(pl.col("action") == "contact")
+        .join(who, on="id", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("channel").fill_null("").replace_strict(KIND_OF_CHANNEL, default="phone").alias("kind")
         )
-    if not rows:
-        return allowed, rules
-    frame = pl.DataFrame(rows, schema_overrides={"at": pl.Datetime("us", "UTC")})
-    for pack_name in frame["pack"].unique().to_list():
+    )
+    if todo.height == 0:
+        return allowed, rules.tolist()
+    points = _first_contact_points(conn, todo.select("debtor_id", "kind").unique(), keys)
+    todo = todo.join(points, on=["debtor_id", "kind"], how="left", maintain_order="left")
+    # nothing to contact on this channel: the plan cannot be carried out
+    missing = todo.filter(pl.col("contact").is_null())["_i"].to_numpy()
+    allowed[missing] = 0
+    rules[missing] = "NO-CONTACT-POINT"
+    todo = todo.filter(pl.col("contact").is_not_null())
+    if todo.height == 0:
+        return allowed, rules.tolist()
+    no_zone = todo.filter(pl.col("point_tz").is_null())["debtor_id"].unique().sort().to_list()
+    todo = todo.join(
+        _debtor_zones(conn, no_zone), on="debtor_id", how="left", maintain_order="left"
+    ).with_columns(
+        pl.coalesce("point_tz", "debtor_tz", pl.lit("Asia/Shanghai")).alias("tz"),
+        pl.col("window_start").fill_null("09:00").alias("window"),
+    )
+    pairs = todo.select("tz", "window").unique()
+    starts = pl.DataFrame(
+        {
+            "tz": pairs["tz"],
+            "window": pairs["window"],
+            "at": [_window_start(as_of, tz, w) for tz, w in pairs.iter_rows()],
+        },
+        schema_overrides={"at": pl.Datetime("us", "UTC")},
+    )
+    frame = todo.join(starts, on=["tz", "window"], how="left", maintain_order="left").select(
+        "_i",
+        "at",
+        pl.col("account_ref").alias("account"),
+        pl.col("debtor_id").cast(pl.String).alias("person"),
+        pl.lit("debtor").alias("party"),
+        "channel",
+        "contact",
+        "tz",
+        pl.col("rule_pack").fill_null("cn").alias("pack"),
+    )
+    hist = history if history is not None and history.height else None
+    for pack_name in frame["pack"].unique(maintain_order=True).to_list():
         part = frame.filter(pl.col("pack") == pack_name)
         decided = check_planned(part.drop("_i", "pack"), hist, load_pack(pack_name))
-        for i, ok, rs in zip(
-            part["_i"].to_list(), decided["allowed"].to_list(), decided["rules"].to_list(), strict=True
-        ):
-            if not ok:
-                allowed[i] = 0
-                rules[i] = ",".join(rs) if rs else None
-    return allowed, rules
+        verdict = pl.DataFrame(
+            {"_i": part["_i"], "ok": decided["allowed"], "rules": decided["rules"].list.join(",")}
+        ).filter(~pl.col("ok"))
+        allowed[verdict["_i"].to_numpy()] = 0
+        for i, r in zip(verdict["_i"].to_list(), verdict["rules"].to_list(), strict=True):
+            rules[i] = r or None
+    return allowed, rules.tolist()
+
+
+def _window_start(as_of: date, tz: str, window: str) -> datetime:
+    hh, mm = window.split(":")
+    return datetime.combine(as_of, time(int(hh) % 24, int(mm)), ZoneInfo(tz)).astimezone(UTC)
 
 
 def with_days_since_contact(feats: pa.Table, log: pl.DataFrame | None, as_of: date) -> pa.Table:
