@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import polars as pl
 import pytest
 
-from arrears.compliance.audit import audit_columnar, audit_scalar, normalise_log
+from arrears.compliance.audit import _Grouping, audit_columnar, audit_scalar, normalise_log
 from arrears.compliance.packs import load_pack
 from arrears.compliance.rules import TextChecker
 
@@ -158,3 +159,20 @@ def test_batch_screening_gives_the_scalar_answers() -> None:
     assert s.batches and s.single == []
     assert columnar == audit_scalar(frame, PACK, BatchScreener().screen)
     assert any(not row["allowed"] for row in columnar)
+
+
+@pytest.mark.parametrize("scale", [1, 1 << 50])
+def test_grouping_queries_match_a_direct_scan(scale: int) -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    group = rng.integers(-1, 12, n).astype(np.int64)
+    group = np.where(group >= 0, group * scale, -1)  # large codes take the unpacked path
+    qual = rng.random(n) < 0.3
+    lo = np.maximum(np.arange(n) - rng.integers(0, 40, n), 0)
+    g = _Grouping(group)
+    last, count, window = g.last_prior(qual), g.count_prior(qual), g.count_prior(qual, lo)
+    for i in range(n):
+        same = [j for j in range(i) if group[i] >= 0 and group[j] == group[i] and qual[j]]
+        assert last[i] == (same[-1] if same else -1)
+        assert count[i] == len(same)
+        assert window[i] == len([j for j in same if j >= lo[i]])

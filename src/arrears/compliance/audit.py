@@ -395,14 +395,24 @@ class _Grouping:
         n = len(group)
         self.n = n
         self.group = group
-        self.order = np.argsort(group, kind="stable")
+        bits = max(n.bit_length(), 1)
+        if int(group.max(initial=-1)) + 1 < 1 << (62 - bits):
+            # one sort of (group, position) packed into an integer: keys ascend with the slots and
+            # `keys - order + lo` is the key of position `lo` in the same group
+            self.keys = ((group.astype(np.int64) + 1) << bits) | np.arange(n, dtype=np.int64)
+            self.keys.sort()
+            self.order = self.keys & ((1 << bits) - 1)
+            g_sorted = self.keys >> bits
+        else:  # codes too large to pack: their ranks (same order) keep `keys` within int64
+            dense = np.unique(group, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            self.order = np.argsort(dense, kind="stable")
+            g_sorted = dense[self.order]
+            self.keys = g_sorted * n + self.order
         self.rank = np.empty(n, dtype=np.int64)
         self.rank[self.order] = np.arange(n)
-        g_sorted = group[self.order]
         first = np.ones(n, dtype=bool)
         first[1:] = g_sorted[1:] != g_sorted[:-1]
         self.start = np.maximum.accumulate(np.where(first, np.arange(n), 0))  # per sorted slot
-        self.keys = g_sorted * n + self.order
         self.valid = group >= 0
 
     def last_prior(self, qual: np.ndarray) -> np.ndarray:
@@ -480,12 +490,10 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
             _code_expr("person", people), _code_expr("account", df["account"].drop_nulls().unique())
         )
     )
-    pa_code = np.unique(
-        person_code * (int(account_code.max(initial=0)) + 2) + account_code, return_inverse=True
-    )[1]
+    pa_code = (person_code + 1) * (int(account_code.max(initial=0)) + 2) + account_code + 1
     by_person = _Grouping(person_code)
     by_account = _Grouping(account_code)
-    by_pa = _Grouping(pa_code.reshape(-1).astype(np.int64))
+    by_pa = _Grouping(pa_code)
     utc_day = at // DAY_US
 
     def active(rid: str) -> np.ndarray:

@@ -122,7 +122,7 @@ def phone_info_map(values: Iterable[str], region: str | None) -> dict[str, Phone
 
 def _phone_infos_e164(values: pl.Series) -> tuple[pl.DataFrame, list[str]]:
     digits = values.str.slice(1)
-    cc = pl.Series("cc", [None] * len(values), dtype=pl.Int64)
+    cc = pl.repeat(None, len(values), dtype=pl.Int64, eager=True).alias("cc")
     for width in (3, 2, 1):  # the shortest known prefix wins, as in phonenumbers' _extract_country_code
         head = digits.str.slice(0, width).cast(pl.Int64)
         cc = pl.select(
@@ -265,22 +265,25 @@ def _country_infos(code: int, part: pl.DataFrame) -> tuple[pl.DataFrame | None, 
 
 def _prefix_zones(digits: pl.Series) -> pl.Series:
     """time_zones_for_geographical_number: the longest prefix of the E.164 digits in the zone table."""
-    table = _zone_table()
-    found = pl.Series([None] * len(digits), dtype=pl.String)
+    names, table = _zone_table()
+    found = pl.repeat(None, len(digits), dtype=pl.Int64, eager=True)
     for width in range(1, TIMEZONE_LONGEST_PREFIX + 1):  # longer prefixes override shorter ones
         keys = table.get(width)
         if keys:
-            hit = digits.str.slice(0, width).replace_strict(keys, default=None, return_dtype=pl.String)
-            found = hit.fill_null(found)
-    return found.fill_null(UNKNOWN_TIMEZONE)
+            hit = digits.str.slice(0, width).replace_strict(keys, default=None, return_dtype=pl.Int64)
+            found = hit.fill_null(found)  # zones as indexes into `names` until the end
+    return names.gather(found).fill_null(UNKNOWN_TIMEZONE)
 
 
 @lru_cache(maxsize=1)
-def _zone_table() -> dict[int, dict[str, str]]:
-    table: dict[int, dict[str, str]] = {}
+def _zone_table() -> tuple[pl.Series, dict[int, dict[str, int]]]:
+    """Distinct "|"-joined zone lists, and per prefix length: prefix → index of its zone list."""
+    names: dict[str, int] = {}
+    table: dict[int, dict[str, int]] = {}
     for prefix, zones in TIMEZONE_DATA.items():
-        table.setdefault(len(prefix), {})[prefix] = "|".join(zones)
-    return table
+        joined = "|".join(zones)
+        table.setdefault(len(prefix), {})[prefix] = names.setdefault(joined, len(names))
+    return pl.Series("zones", list(names), dtype=pl.String), table
 
 
 @lru_cache(maxsize=512)
@@ -342,21 +345,29 @@ def contact_table(values: Iterable[str], region: str | None) -> pl.DataFrame:
         .alias("kind"),
         v.alias("stripped"),
     )
-    info = phone_infos(frame.filter(pl.col("kind") == "phone")["stripped"], region)
-    frame = frame.join(info.rename({"value": "stripped"}), on="stripped", how="left")
-    norm = (
-        pl.when(pl.col("kind") == "phone")
-        .then(pl.coalesce(pl.col("e164"), pl.col("value").str.replace_all("[^0-9+]", "")))
-        .when(pl.col("kind") == "email")
-        .then(pl.col("stripped").str.to_lowercase())
-        .otherwise(
-            pl.col("value")
-            .str.replace_all(_RUNS_OF_BLANKS.pattern, " ")
-            .str.strip_chars(" ")
-            .str.to_lowercase()
-        )
+    kinds = {k: frame.filter(pl.col("kind") == k) for k in ("phone", "email", "address")}
+    phones = kinds["phone"]  # each kind's spelling is worked out on its own values only
+    info = phone_infos(phones["stripped"], region).rename({"value": "stripped"})
+    phones = phones.join(info, on="stripped", how="left").select(
+        "value",
+        "kind",
+        pl.coalesce(pl.col("e164"), pl.col("value").str.replace_all("[^0-9+]", "")).alias("norm"),
+        pl.col("zones").fill_null(""),
     )
-    return frame.select("value", "kind", norm.alias("norm"), pl.col("zones").fill_null(""))
+    emails = kinds["email"].select(
+        "value", "kind", pl.col("stripped").str.to_lowercase().alias("norm"), pl.lit("").alias("zones")
+    )
+    addresses = kinds["address"].select(
+        "value",
+        "kind",
+        pl.col("value")
+        .str.replace_all(_RUNS_OF_BLANKS.pattern, " ")
+        .str.strip_chars(" ")
+        .str.to_lowercase()
+        .alias("norm"),
+        pl.lit("").alias("zones"),
+    )
+    return pl.concat([phones, emails, addresses])
 
 
 def candidate_zones(
