@@ -705,33 +705,44 @@ def test_bulk_placement_writer_matches_the_row_by_row_orm_reference(ctx: AppCont
     assert len(bulk["contact_points"]) > 400 and len(bulk["third_parties"]) > 0  # type: ignore[arg-type]
 
 
-def test_large_sqlite_insert_builds_indexes_after_the_rows_and_keeps_them(
-    sqlite_ctx: AppContext, tmp_path: Path
+def _schema_objects(ctx: AppContext) -> list[tuple[str, str]]:
+    """Every index and constraint, with its definition."""
+    sql = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        if ctx.engine.dialect.name == "sqlite"
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() UNION ALL "
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace "
+        "ORDER BY 1, 2"
+    )
+    with ctx.engine.connect() as conn:
+        return [(str(a), str(b)) for a, b in conn.execute(text(sql))]
+
+
+def test_large_insert_loads_first_checks_after_and_keeps_every_index_and_constraint(
+    ctx: AppContext, tmp_path: Path
 ) -> None:
     from arrears.portfolio.service import Bulk
 
-    def indexes() -> list[tuple[str, str]]:
-        with sqlite_ctx.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"))]  # fmt: skip
-
-    before = indexes()
+    before = _schema_objects(ctx)
     sim = pytest.importorskip("arrears.simulation.portfolio")
     p = sim.generate_portfolio(50, 3, locale="zh_CN", placement_date=date(2026, 11, 1))
-    r = import_placements(sqlite_ctx, sim.write_portfolio(p, tmp_path)["placements"], "SIM")
+    r = import_placements(ctx, sim.write_portfolio(p, tmp_path)["placements"], "SIM")
     assert r.imported == 50
-    assert indexes() == before
-    # A failed large insert leaves the table and its indexes as they were, inside the open transaction.
-    with sqlite_ctx.engine.begin() as conn:
+    assert _schema_objects(ctx) == before
+    cols = ("id", "account_id", "bucket", "entered_on")
+    with ctx.engine.begin() as conn:
         bulk = Bulk(conn)
         n = conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one()
         top = conn.execute(text("SELECT MAX(id) FROM bucket_history")).scalar_one()
-        rows = [(top + 1 + i, 1, "M1", "2026-11-01") for i in range(3 * n)] + [
-            (top + 1, 1, "M1", "2026-11-01")
-        ]
-        with pytest.raises(Exception, match="UNIQUE"):
-            bulk.insert("bucket_history", ("id", "account_id", "bucket", "entered_on"), rows, size=len(rows))
-        assert conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one() == n
-        bulk.insert("bucket_history", ("id", "account_id", "bucket", "entered_on"), rows[:-1], size=len(rows))
+        account = conn.execute(text("SELECT MIN(id) FROM accounts")).scalar_one()
+        on = date(2026, 11, 1)
+        rows = [(top + 1 + i, account, "M1", on) for i in range(3 * n)]
+        # A duplicate key, then a dangling foreign key: each fails the whole insert (on PostgreSQL the
+        # foreign key is checked when it is restored) and leaves the table as it was.
+        for bad in ((top + 1, account, "M1", on), (top + 3 * n + 1, 10**9, "M1", on)):
+            with pytest.raises(Exception, match=r"(?i)unique|duplicate|foreign key"):
+                bulk.insert("bucket_history", cols, [*rows, bad], size=len(rows) + 1)
+            assert conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one() == n
+        bulk.insert("bucket_history", cols, rows, size=len(rows))
         assert conn.execute(text("SELECT COUNT(*) FROM bucket_history")).scalar_one() == 4 * n
-    assert indexes() == before
+    assert _schema_objects(ctx) == before
