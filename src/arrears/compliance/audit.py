@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -443,8 +444,26 @@ class _Grouping:
         return np.where(self.valid, counts, 0)
 
 
-def _isin(s: pl.Series, values: Any) -> np.ndarray:
-    return s.is_in(list(values)).fill_null(False).to_numpy()
+class _Coded:
+    """A column of few distinct strings as integer codes: equality and membership become table lookups."""
+
+    def __init__(self, s: pl.Series) -> None:
+        distinct = s.drop_nulls().unique()
+        self.values: list[str] = distinct.to_list()
+        self.codes = _codes(s, distinct)  # -1 for null
+
+    def isin(self, values: Any, null: bool = False) -> np.ndarray:
+        """Whether each row's value is one of `values` (a null row: `null`)."""
+        want = set(values)
+        return np.array([v in want for v in self.values] + [null], dtype=bool)[self.codes]
+
+    def eq(self, value: str) -> np.ndarray:
+        return self.isin((value,))
+
+    def index_in(self, table: Sequence[str]) -> np.ndarray:
+        """Each row's index in `table`; -1 for null or a value not in it."""
+        where = {v: i for i, v in enumerate(table)}
+        return np.array([where.get(v, -1) for v in self.values] + [-1], dtype=np.int64)[self.codes]
 
 
 # --------------------------------------------------------------------------------------------- deciding
@@ -463,6 +482,15 @@ class _Verdicts:
 
 def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str]) -> _Verdicts:
     """Decide every candidate row (`_cand`) of the frame sorted by (time, order) from the rows before it
+    that are history (`_hist`), on two threads (NumPy and Polars do their work outside the GIL)."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit") as pool:
+        return _decide(c, pack, checker, person_zones, pool)
+
+
+def _decide(
+    c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapping[str, str], pool: ThreadPoolExecutor
+) -> _Verdicts:
+    """Decide every candidate row (`_cand`) of the frame sorted by (time, order) from the rows before it
     that are history (`_hist`). Each rule below mirrors its scalar twin in guard.py."""
     df = c.df
     n = df.height
@@ -475,13 +503,12 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
     viol = np.zeros(n, dtype=np.uint64)
     warn = np.zeros(n, dtype=np.uint64)
 
-    pos = np.arange(n, dtype=np.int64)
     at = df["at_us"].to_numpy().astype(np.int64)
     hist = df["_hist"].to_numpy()
     cand = df["_cand"].to_numpy()
-    kind = df["kind"]
-    hatt = hist & (kind == "attempt").to_numpy()
-    party, channel, outcome, scope = df["party"], df["channel"], df["outcome"], df["scope"]
+    kind, party, channel, outcome = (_Coded(df[c]) for c in ("kind", "party", "channel", "outcome"))
+    scope = df["scope"]
+    hatt = hist & kind.eq("attempt")
     consent = df["consent"].fill_null(False).to_numpy()
     people = df["person"].drop_nulls().unique()
     person_code, account_code = (
@@ -491,9 +518,9 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
         )
     )
     pa_code = (person_code + 1) * (int(account_code.max(initial=0)) + 2) + account_code + 1
-    by_person = _Grouping(person_code)
-    by_account = _Grouping(account_code)
-    by_pa = _Grouping(pa_code)
+    contact_code = df["_cnorm"].to_numpy()
+    # the four sorts run two at a time while the zones are worked out (NumPy sorts outside the GIL)
+    sorting = [pool.submit(_Grouping, g) for g in (person_code, account_code, pa_code, contact_code)]
     utc_day = at // DAY_US
 
     def active(rid: str) -> np.ndarray:
@@ -502,21 +529,20 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
             return np.zeros(n, dtype=bool)
         return cand & (utc_day >= r.effective_from.toordinal() - _EPOCH_ORDINAL)
 
+    pending: list[tuple[tuple[str, str], np.ndarray, np.ndarray | None]] = []
+
     def mark(key: tuple[str, str], mask: np.ndarray, into: np.ndarray | None = None) -> None:
-        target = viol if into is None else into
-        target[mask] |= bit[key]
+        pending.append((key, mask, into))  # applied once every rule has run (list.append is atomic)
 
     def lo_of(ws: np.ndarray) -> np.ndarray:
         return np.searchsorted(at, ws, side="left").astype(np.int64)
 
     def ev(k: str) -> np.ndarray:
-        return hist & (kind == k).to_numpy()
+        return hist & kind.eq(k)
 
     # -- contacts: normalised codes (contacts of attempts and opt-out scopes share one code space)
-    contact_code = df["_cnorm"].to_numpy()
     scope_code = df["_snorm"].to_numpy()
     is_phone = df["_ckind"].to_numpy() == _PHONE
-    by_contact = _Grouping(contact_code)
 
     # -- zones of every candidate (explicit tz, else phone zones, else the person's or the pack's),
     # as indexes into one small list of zone names ("|"-joined tuples)
@@ -581,159 +607,182 @@ def _evaluate(c: _Contacts, pack: Pack, checker: TextChecker, person_zones: Mapp
                 out[sel] |= ~inside
         return out
 
-    # -- holds
-    groupings = {"person": by_person, "account": by_account, "person_account": by_pa}
-    for hold in pack.holds:
-        if hold.rule not in pack:
-            continue
-        applies = active(hold.rule) & ~_isin(party, hold.except_parties)
-        hit = np.zeros(n, dtype=bool)
-        for match in hold.match:
-            if match == "opt_out":
-                hit |= _opt_out_hits(df, hold, hist, by_person, contact_code, scope_code, pos)
-                continue
-            g = groupings[match]
-            last = g.last_prior(ev(hold.kind))
-            on = last >= 0
-            if hold.lifted_by:  # US-V1: until a later verification
-                on &= g.last_prior(ev(hold.lifted_by)) < last
-            if hold.channels:
-                on &= _isin(channel, hold.channels)
-            hit |= on
-        mark((hold.rule, hold.code), applies & hit)
-
-    # -- CN-T1 / US-T1
-    is_consent = hist & (kind == "consent").to_numpy()
-    consent_cls = {
-        c: is_consent & _isin(scope.fill_null("∅"), _scopes_of(scope, c))
-        for c in ("call", "recontact", "time")
-    }
+    by_person, by_account, by_pa, by_contact = (f.result() for f in sorting)
+    is_consent = ev("consent")
+    consent_scope = _Coded(scope.filter(pl.Series(is_consent)))  # scopes of consents only
+    consent_cls: dict[str, np.ndarray] = {}
+    for cls in ("call", "recontact", "time"):
+        covered = _scopes_of(consent_scope.values, cls)
+        consent_cls[cls] = np.zeros(n, dtype=bool)
+        consent_cls[cls][is_consent] = consent_scope.isin(covered, null=cls in consent_classes(None))
     last_time_consent = by_pa.last_prior(consent_cls["time"])
-    for rid, code in (("CN-T1", "night"), ("US-T1", "hours")):
-        r = pack.get(rid)
-        if r is None:
-            continue
-        applies = active(rid) & _isin(channel, r["channels"])
-        out = outside_window(np.nonzero(applies)[0], minutes(r["allowed_from"]), minutes(r["allowed_until"]))
-        if r["consent_lifts"]:
-            out &= ~consent
-            for i in np.nonzero(out & (last_time_consent >= 0))[0].tolist():
-                when = from_us(int(at[i]))
-                local = [local_minute(when, z) for z in tuples[int(zone_id[i])]]
-                if time_consent_covers(scope[int(last_time_consent[i])], local):
-                    out[i] = False
-        mark((rid, code), applies & out)
-
     today0 = day_starts(0)
 
-    # -- CN-F1: connected calls per person per local day
-    if "CN-F1" in pack:
-        r = pack.rule("CN-F1")
-        calls = _isin(channel, r["call_channels"])
-        q = hatt & calls & _isin(outcome, r["connected_outcomes"])
-        cnt = by_person.count_prior(q, lo_of(today0))
-        mark(("CN-F1", "cap"), active("CN-F1") & calls & (cnt >= r["max_connected_calls_per_day"]))
+    # -- the rules, two groups at a time; each mirrors its scalar twin in guard.py
+    def holds() -> None:
+        groupings = {"person": by_person, "account": by_account, "person_account": by_pa}
+        for hold in pack.holds:
+            if hold.rule not in pack:
+                continue
+            applies = active(hold.rule) & ~party.isin(hold.except_parties)
+            hit = np.zeros(n, dtype=bool)
+            for match in hold.match:
+                if match == "opt_out":
+                    hit |= _opt_out_hits(
+                        hold, ev(hold.kind), channel, scope, by_person, contact_code, scope_code
+                    )
+                    continue
+                g = groupings[match]
+                last = g.last_prior(ev(hold.kind))
+                on = last >= 0
+                if hold.lifted_by:  # US-V1: until a later verification
+                    on &= g.last_prior(ev(hold.lifted_by)) < last
+                if hold.channels:
+                    on &= channel.isin(hold.channels)
+                hit |= on
+            mark((hold.rule, hold.code), applies & hit)
 
-    # -- CN-F2: unanswered attempts per phone number per local day
-    if "CN-F2" in pack:
-        r = pack.rule("CN-F2")
-        calls = _isin(channel, r["call_channels"])
-        q = hatt & calls & _isin(outcome.fill_null(UNKNOWN_OUTCOME), r["unanswered_outcomes"])
-        cnt = by_contact.count_prior(q, lo_of(today0))
-        mark(
-            ("CN-F2", "cap"),
-            active("CN-F2") & calls & is_phone & (cnt >= r["max_unanswered_per_number_per_day"]),
-        )
+    def hours() -> None:  # CN-T1 / US-T1
+        for rid, code in (("CN-T1", "night"), ("US-T1", "hours")):
+            r = pack.get(rid)
+            if r is None:
+                continue
+            applies = active(rid) & channel.isin(r["channels"])
+            out = outside_window(
+                np.nonzero(applies)[0], minutes(r["allowed_from"]), minutes(r["allowed_until"])
+            )
+            if r["consent_lifts"]:
+                out &= ~consent
+                for i in np.nonzero(out & (last_time_consent >= 0))[0].tolist():
+                    when = from_us(int(at[i]))
+                    local = [local_minute(when, z) for z in tuples[int(zone_id[i])]]
+                    if time_consent_covers(scope[int(last_time_consent[i])], local):
+                        out[i] = False
+            mark((rid, code), applies & out)
 
-    # -- CN-P2 / US-P2: third parties
-    third = _isin(party, THIRD_PARTIES)
-    debtor = (party == "debtor").fill_null(False).to_numpy()
-    for rid in ("CN-P2", "US-P2"):
-        r = pack.get(rid)
-        if r is None:
-            continue
-        applies = active(rid) & third
-        q_att = hatt & debtor & _isin(channel, r["unreachable_channels"])
-        q_reached = q_att & _isin(outcome, r["reached_outcomes"])
-        lo = lo_of(at - r["unreachable_days"] * DAY_US)
-        n_att = by_account.count_prior(q_att, lo)
-        n_reached = by_account.count_prior(q_reached, lo)
-        unreachable = (n_reached == 0) & (n_att >= r["unreachable_min_attempts"])
-        mark((rid, "reachable"), applies & ~unreachable)
-        if "max_contacts_per_person" in r.parameters:  # US-P2 (1692b(3)): once unless asked
-            spoke = hatt & third & ~_isin(outcome, r["not_communicated_outcomes"])
-            cnt = by_person.count_prior(spoke)
-            asked = consent | (by_person.last_prior(consent_cls["recontact"]) >= 0)
-            mark((rid, "repeat"), applies & (cnt >= r["max_contacts_per_person"]) & ~asked)
+    def day_caps() -> None:
+        # -- CN-F1: connected calls per person per local day
+        if "CN-F1" in pack:
+            r = pack.rule("CN-F1")
+            calls = channel.isin(r["call_channels"])
+            q = hatt & calls & outcome.isin(r["connected_outcomes"])
+            cnt = by_person.count_prior(q, lo_of(today0))
+            mark(("CN-F1", "cap"), active("CN-F1") & calls & (cnt >= r["max_connected_calls_per_day"]))
 
-    # -- US-F1 / US-F2 with the US-F3 exclusions
-    if "US-F1" in pack or "US-F2" in pack:
-        f3 = pack.get("US-F3")
-        f3_on = active("US-F3") if f3 is not None else np.zeros(n, dtype=bool)
-        last_cc = by_pa.last_prior(consent_cls["call"])
-        consent_us = f3["consent_days"] * DAY_US if f3 else 0
-        recent_consent = (last_cc >= 0) & (at - at[np.clip(last_cc, 0, None)] <= consent_us)
-        exempt = f3_on & (consent | recent_consent)
-        if "US-F1" in pack:
-            r = pack.rule("US-F1")
-            calls = _isin(channel, r["call_channels"])
-            excluded = consent | recent_consent
-            if f3 is not None:
-                excluded |= _isin(outcome, f3["not_connected_outcomes"])
-            lo = lo_of(day_starts(r["window_days"] - 1))
-            cnt = by_pa.count_prior(hatt & calls & ~excluded, lo)
-            if (cand & ~f3_on).any():
-                cnt = np.where(f3_on, cnt, by_pa.count_prior(hatt & calls, lo))
-            mark(("US-F1", "cap"), active("US-F1") & calls & ~exempt & (cnt >= r["max_calls"]))
-        if "US-F2" in pack:
-            r = pack.rule("US-F2")
-            calls = _isin(channel, r["call_channels"])
-            conv = hatt & calls & (outcome == "conversation").fill_null(False).to_numpy()
-            last_conv = by_pa.last_prior(conv)
-            ws = day_starts(r["window_days"] - 1)
-            recent = (last_conv >= 0) & (at[np.clip(last_conv, 0, None)] >= ws)
-            mark(("US-F2", "after_conversation"), active("US-F2") & calls & ~exempt & recent)
+        # -- CN-F2: unanswered attempts per phone number per local day
+        if "CN-F2" in pack:
+            r = pack.rule("CN-F2")
+            calls = channel.isin(r["call_channels"])
+            unanswered = r["unanswered_outcomes"]
+            q = hatt & calls & outcome.isin(unanswered, null=UNKNOWN_OUTCOME in unanswered)
+            cnt = by_contact.count_prior(q, lo_of(today0))
+            mark(
+                ("CN-F2", "cap"),
+                active("CN-F2") & calls & is_phone & (cnt >= r["max_unanswered_per_number_per_day"]),
+            )
 
-    # -- CN-V1: field visits
-    if "CN-V1" in pack:
-        r = pack.rule("CN-V1")
-        visit = active("CN-V1") & (channel == "visit").fill_null(False).to_numpy()
-        staff = df["staff_count"]
-        short = (staff.is_null() | (staff < r["min_staff"])).fill_null(True).to_numpy()
-        mark(("CN-V1", "staff"), visit & short)
-        shown = df["ids_shown"]
-        mark(("CN-V1", "ids"), visit & (shown == False).fill_null(False).to_numpy())  # noqa: E712
-        mark(("CN-V1", "ids_unknown"), visit & shown.is_null().to_numpy(), warn)
+    def third_parties() -> None:
+        # -- CN-P2 / US-P2: third parties
+        third = party.isin(THIRD_PARTIES)
+        debtor = party.eq("debtor")
+        for rid in ("CN-P2", "US-P2"):
+            r = pack.get(rid)
+            if r is None:
+                continue
+            applies = active(rid) & third
+            q_att = hatt & debtor & channel.isin(r["unreachable_channels"])
+            q_reached = q_att & outcome.isin(r["reached_outcomes"])
+            lo = lo_of(at - r["unreachable_days"] * DAY_US)
+            n_att = by_account.count_prior(q_att, lo)
+            n_reached = by_account.count_prior(q_reached, lo)
+            unreachable = (n_reached == 0) & (n_att >= r["unreachable_min_attempts"])
+            mark((rid, "reachable"), applies & ~unreachable)
+            if "max_contacts_per_person" in r.parameters:  # US-P2 (1692b(3)): once unless asked
+                spoke = hatt & third & ~outcome.isin(r["not_communicated_outcomes"])
+                cnt = by_person.count_prior(spoke)
+                asked = consent | (by_person.last_prior(consent_cls["recontact"]) >= 0)
+                mark((rid, "repeat"), applies & (cnt >= r["max_contacts_per_person"]) & ~asked)
 
-    # -- message text (screening, third-party wording, letters, opt-out line, voicemail, time-barred)
+    def call_frequency() -> None:
+        # -- US-F1 / US-F2 with the US-F3 exclusions
+        if "US-F1" in pack or "US-F2" in pack:
+            f3 = pack.get("US-F3")
+            f3_on = active("US-F3") if f3 is not None else np.zeros(n, dtype=bool)
+            last_cc = by_pa.last_prior(consent_cls["call"])
+            consent_us = f3["consent_days"] * DAY_US if f3 else 0
+            recent_consent = (last_cc >= 0) & (at - at[np.clip(last_cc, 0, None)] <= consent_us)
+            exempt = f3_on & (consent | recent_consent)
+            if "US-F1" in pack:
+                r = pack.rule("US-F1")
+                calls = channel.isin(r["call_channels"])
+                excluded = consent | recent_consent
+                if f3 is not None:
+                    excluded |= outcome.isin(f3["not_connected_outcomes"])
+                lo = lo_of(day_starts(r["window_days"] - 1))
+                cnt = by_pa.count_prior(hatt & calls & ~excluded, lo)
+                if (cand & ~f3_on).any():
+                    cnt = np.where(f3_on, cnt, by_pa.count_prior(hatt & calls, lo))
+                mark(("US-F1", "cap"), active("US-F1") & calls & ~exempt & (cnt >= r["max_calls"]))
+            if "US-F2" in pack:
+                r = pack.rule("US-F2")
+                calls = channel.isin(r["call_channels"])
+                conv = hatt & calls & outcome.eq("conversation")
+                last_conv = by_pa.last_prior(conv)
+                ws = day_starts(r["window_days"] - 1)
+                recent = (last_conv >= 0) & (at[np.clip(last_conv, 0, None)] >= ws)
+                mark(("US-F2", "after_conversation"), active("US-F2") & calls & ~exempt & recent)
+
+    def visits() -> None:
+        # -- CN-V1: field visits
+        if "CN-V1" in pack:
+            r = pack.rule("CN-V1")
+            visit = active("CN-V1") & channel.eq("visit")
+            staff = df["staff_count"]
+            short = (staff.is_null() | (staff < r["min_staff"])).fill_null(True).to_numpy()
+            mark(("CN-V1", "staff"), visit & short)
+            shown = df["ids_shown"]
+            mark(("CN-V1", "ids"), visit & (shown == False).fill_null(False).to_numpy())  # noqa: E712
+            mark(("CN-V1", "ids_unknown"), visit & shown.is_null().to_numpy(), warn)
+
     text_found: list[dict[tuple[str, str], Reason]] = []
     text_warn: list[dict[tuple[str, str], Reason]] = []
     text_index = np.full(n, -1, dtype=np.int64)
-    text_rows = np.nonzero(cand & df["text"].is_not_null().to_numpy())[0]
-    barred = by_account.last_prior(ev("time_barred")) >= 0
-    sub = df.select("text", "channel", "party")[text_rows].with_columns(
-        pl.Series("barred", barred[text_rows]), pl.Series("day", utc_day[text_rows])
-    )
-    keys = sub.unique(maintain_order=True)  # each distinct (text, context) is judged once
-    checker.prepare(keys.select("text", "channel").unique(maintain_order=True).iter_rows())
-    interned: dict[tuple[Any, ...], int] = {}
-    slots = []
-    for text, chan, who, is_barred, day in keys.iter_rows():
-        findings = checker.findings(text, chan)
-        found, warnings = text_violations(
-            pack, findings, who, chan, is_barred, partial(_in, pack, day=_date(day))
+
+    def texts() -> None:
+        # -- message text (screening, third-party wording, letters, opt-out line, voicemail, time-barred)
+        text_rows = np.nonzero(cand & df["text"].is_not_null().to_numpy())[0]
+        barred = by_account.last_prior(ev("time_barred")) >= 0
+        sub = df.select("text", "channel", "party")[text_rows].with_columns(
+            pl.Series("barred", barred[text_rows]), pl.Series("day", utc_day[text_rows])
         )
-        content = (tuple(found.items()), tuple(warnings.items()))
-        slot = interned.get(content, -1)
-        if slot < 0:
-            slot = interned[content] = len(text_found)
-            text_found.append(found)
-            text_warn.append(warnings)
-        slots.append(slot)
-    which = sub.join(
-        keys.with_row_index("_k"), on=keys.columns, how="left", nulls_equal=True, maintain_order="left"
-    )
-    text_index[text_rows] = np.array(slots, dtype=np.int64)[which["_k"].to_numpy()]
+        keys = sub.unique(maintain_order=True)  # each distinct (text, context) is judged once
+        checker.prepare(keys.select("text", "channel").unique(maintain_order=True).iter_rows())
+        interned: dict[tuple[Any, ...], int] = {}
+        slots = []
+        for text, chan, who, is_barred, day in keys.iter_rows():
+            findings = checker.findings(text, chan)
+            found, warnings = text_violations(
+                pack, findings, who, chan, is_barred, partial(_in, pack, day=_date(day))
+            )
+            content = (tuple(found.items()), tuple(warnings.items()))
+            slot = interned.get(content, -1)
+            if slot < 0:
+                slot = interned[content] = len(text_found)
+                text_found.append(found)
+                text_warn.append(warnings)
+            slots.append(slot)
+        which = sub.join(
+            keys.with_row_index("_k"), on=keys.columns, how="left", nulls_equal=True, maintain_order="left"
+        )
+        text_index[text_rows] = np.array(slots, dtype=np.int64)[which["_k"].to_numpy()]
+
+    for task in [
+        pool.submit(t) for t in (texts, holds, hours, day_caps, third_parties, call_frequency, visits)
+    ]:
+        task.result()
+    for key, mask, into in pending:
+        target = viol if into is None else into
+        target[mask] |= bit[key]
     return _Verdicts(viol=viol, warn=warn, text_index=text_index, text_found=text_found, text_warn=text_warn)
 
 
@@ -747,37 +796,34 @@ def _in(pack: Pack, rid: str, *, day: date) -> bool:
     return r is not None and r.effective_from <= day
 
 
-def _scopes_of(scope: pl.Series, cls: str) -> list[str]:
-    """Scope values (null spelled ∅) whose consent covers `cls`."""
-    values = scope.drop_nulls().unique().to_list()
-    out = [v for v in values if cls in consent_classes(v)]
-    if cls in consent_classes(None):
-        out.append("∅")
-    return out
+def _scopes_of(values: list[str], cls: str) -> list[str]:
+    """The scope values whose consent covers `cls`."""
+    return [v for v in values if cls in consent_classes(v)]
 
 
 def _opt_out_hits(
-    df: pl.DataFrame,
     hold: Any,
-    hist: np.ndarray,
+    is_opt: np.ndarray,
+    channel: _Coded,
+    scope: pl.Series,
     by_person: _Grouping,
     contact_code: np.ndarray,
     scope_code: np.ndarray,
-    pos: np.ndarray,
 ) -> np.ndarray:
     """US-E1 (1006.6(e)): opted out for the person (all hold channels), a channel, or an address."""
-    n = df.height
-    kind, scope, channel = df["kind"], df["scope"], df["channel"]
-    is_opt = hist & (kind == hold.kind).to_numpy()
-    in_channels = _isin(channel, hold.channels)
-    scope_null = scope.is_null().to_numpy()
-    scope_is_channel = _isin(scope, CHANNELS)
+    n = len(is_opt)
+    pos = np.arange(n, dtype=np.int64)
+    in_channels = channel.isin(hold.channels)
+    opt_scope = _Coded(scope.filter(pl.Series(is_opt)))  # scopes of opt-outs only
+    ch_of_scope = np.full(n, -1, dtype=np.int64)
+    ch_of_scope[is_opt] = opt_scope.index_in(CHANNELS)
+    scope_null = np.zeros(n, dtype=bool)
+    scope_null[is_opt] = opt_scope.codes < 0
+    scope_is_channel = ch_of_scope >= 0
     # person-wide
     hit = in_channels & (by_person.last_prior(is_opt & scope_null) >= 0)
     # one channel of the person
-    codes = pl.Series(list(CHANNELS)), pl.Series(range(len(CHANNELS)), dtype=pl.Int64)
-    ch_of_scope = scope.replace_strict(*codes, default=-1, return_dtype=pl.Int64).to_numpy()
-    ch_of_row = channel.replace_strict(*codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    ch_of_row = channel.index_in(CHANNELS)
     person_code = by_person.group
     g_scope = np.where(ch_of_scope >= 0, person_code * len(CHANNELS) + ch_of_scope, -1)
     g_row = np.where(ch_of_row >= 0, person_code * len(CHANNELS) + ch_of_row, -1)
