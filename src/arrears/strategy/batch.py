@@ -194,12 +194,16 @@ def run_batch(
         allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log)
 
     stages.start("write_back", "write-back")
-    ageing_rows = _ageing_staging(aged, accounts)
-    plan_rows = _plan_staging(plan, allowed, blocked_rules)
+    planned = _plan_staging(plan, allowed, blocked_rules)
     summary.buckets = _bucket_counts(aged)
-    summary.segments = _counts(plan_rows, ["segment"])
-    _planned_counts(plan_rows, summary)
-    _merge(ctx, as_of, started, summary, ageing_rows, plan_rows)
+    summary.segments = _counts(planned, ["segment"])
+    _planned_counts(planned, summary)
+    ageing_rows, groups = _ageing_staging(aged, accounts, planned)
+    # Spells and contacts are written for the accounts that moved or act today, not for every account.
+    plan_rows = planned.filter(
+        pc.or_(pc.equal(planned["moved"], 1), pc.is_valid(planned["action"]))
+    ).drop_columns(["score"])
+    _merge(ctx, as_of, started, summary, ageing_rows, plan_rows, groups)
     stages.finish()
     return summary
 
@@ -367,22 +371,54 @@ def _with_priority(plan: pa.Table) -> pa.Table:
     return plan.append_column("priority", pa.array(np.round(score * balance, 4)))
 
 
-def _ageing_staging(aged: pa.Table, accounts: pa.Table) -> pa.Table:
-    """Per aged account, in id order: what the merge writes to the account, its case and its spells."""
-    old = pa.table(
-        {
-            "id": pc.cast(accounts["id"], pa.int64()),
-            "creditor_id": pc.cast(accounts["creditor_id"], pa.int64()),
-            "currency": pc.cast(accounts["currency"], pa.string()),
-            "old_bucket": pc.cast(accounts["bucket"], pa.string()),
-        }
+def _ageing_staging(aged: pa.Table, accounts: pa.Table, plan: pa.Table) -> tuple[pa.Table, pl.DataFrame]:
+    """Per aged account, in id order, only what the merge needs: DPD, bucket and accrual for the account,
+    the accrual's ledger transaction (by index into the groups), whether the bucket moved or the account
+    is paid, and the case's score and priority. Narrow on purpose: every column is bound once per account.
+
+    Also the accrual groups: one ledger transaction per creditor and currency (R4), in that order."""
+    aged_df = pl.from_arrow(aged.select(["id", "accrued", "days_past_due", "bucket", "status"]))
+    old = pl.from_arrow(
+        conform(accounts, OLD_SCHEMA).rename_columns(["id", "creditor_id", "currency", "old_bucket"])
     )
-    joined = aged.select(["id", "accrued", "days_past_due", "bucket", "status"]).join(
-        old, keys="id", join_type="inner"
+    scores = pl.from_arrow(plan.select(["id", "score", "priority"]))
+    assert (
+        isinstance(aged_df, pl.DataFrame)
+        and isinstance(old, pl.DataFrame)
+        and isinstance(scores, pl.DataFrame)
     )
-    joined = joined.sort_by("id")
-    changed = pc.cast(pc.fill_null(pc.not_equal(joined["bucket"], joined["old_bucket"]), True), pa.int8())
-    return joined.drop_columns(["old_bucket"]).append_column("bucket_changed", changed)
+    rows = aged_df.join(old, on="id", how="inner").sort("id")
+    groups = (
+        rows.filter(pl.col("accrued") > 0)
+        .group_by(["creditor_id", "currency"])
+        .agg(pl.col("accrued").sum().alias("total"), pl.len().alias("count"))
+        .sort(["creditor_id", "currency"])
+        .with_row_index("ledger")
+    )
+    staged = (
+        rows.join(
+            groups.select("creditor_id", "currency", "ledger"), on=["creditor_id", "currency"], how="left"
+        )
+        .join(scores, on="id", how="left")
+        .sort("id")
+        .select(
+            "id",
+            "days_past_due",
+            "bucket",
+            "accrued",
+            pl.when(pl.col("accrued") > 0).then(pl.col("ledger")).cast(pl.Int32).alias("ledger"),
+            (pl.col("bucket") != pl.col("old_bucket")).fill_null(True).cast(pl.Int8).alias("bucket_changed"),
+            (pl.col("status") == "paid").cast(pl.Int8).alias("paid"),
+            "score",
+            "priority",
+        )
+    )
+    return staged.to_arrow(), groups
+
+
+OLD_SCHEMA = pa.schema(
+    [("id", pa.int64()), ("creditor_id", pa.int64()), ("currency", pa.string()), ("bucket", pa.string())]
+)
 
 
 def _plan_staging(plan: pa.Table, allowed: np.ndarray, rules: list[str | None]) -> pa.Table:
@@ -452,6 +488,7 @@ def _merge(
     summary: BatchSummary,
     ageing_rows: pa.Table,
     plan_rows: pa.Table,
+    groups: pl.DataFrame,
 ) -> None:
     """Stage the results and merge them into the live tables in one transaction (nothing partial).
 
@@ -467,7 +504,7 @@ def _merge(
                 if not pg:
                     stage_temp(conn, STAGING, ageing_rows)
                     stage_temp(conn, PLAN_STAGING, plan_rows)
-                _write_back(conn, ctx, as_of, started, summary)
+                _write_back(conn, ctx, as_of, started, summary, groups)
         finally:
             if not pg:
                 drop_temp(conn, STAGING)
@@ -478,7 +515,12 @@ def _merge(
 
 
 def _write_back(
-    conn: Connection, ctx: AppContext, as_of: date, started: datetime, summary: BatchSummary
+    conn: Connection,
+    ctx: AppContext,
+    as_of: date,
+    started: datetime,
+    summary: BatchSummary,
+    groups: pl.DataFrame,
 ) -> None:
     now = ctx.clock()
     run_id = conn.execute(
@@ -490,15 +532,10 @@ def _write_back(
     p = {"as_of": as_of, "now": now}
     written = summary.written
     # Accrual: one balanced ledger transaction per creditor and date (R4).
-    per_creditor = conn.execute(
-        text(
-            f"SELECT creditor_id, currency, SUM(accrued), COUNT(*) FROM {STAGING} WHERE accrued > 0 "
-            "GROUP BY creditor_id, currency ORDER BY creditor_id, currency"
-        )
-    ).all()
     from arrears.ledger.models import LedgerTransaction
 
-    for creditor_id, currency, total, count in per_creditor:
+    per_creditor = groups.select("ledger", "creditor_id", "currency", "total", "count").rows()
+    for ledger, creditor_id, currency, total, count in per_creditor:
         tx_id = conn.execute(
             insert(LedgerTransaction)
             .values(
@@ -516,10 +553,9 @@ def _write_back(
         conn.execute(
             text(
                 "INSERT INTO ledger_entries (transaction_id, account_id, book, amount) "
-                f"SELECT :tx, id, 'penalty', accrued FROM {STAGING} "
-                "WHERE accrued > 0 AND creditor_id = :c AND currency = :cur ORDER BY id"
+                f"SELECT :tx, id, 'penalty', accrued FROM {STAGING} WHERE ledger = :g ORDER BY id"
             ),
-            {"tx": tx_id, "c": creditor_id, "cur": currency},
+            {"tx": tx_id, "g": ledger},
         )
         conn.execute(
             text(
@@ -563,14 +599,14 @@ def _write_back(
     written["accounts"] = result.rowcount or 0
     conn.execute(
         text(
-            f"UPDATE accounts SET status = s.status FROM {STAGING} s "
-            "WHERE s.status <> 'active' AND s.id = accounts.id AND accounts.status <> s.status"
+            f"UPDATE accounts SET status = 'paid' FROM {STAGING} s "
+            "WHERE s.paid = 1 AND s.id = accounts.id AND accounts.status <> 'paid'"
         )
     )
     paid = conn.execute(
         text(
             "UPDATE cases SET status = 'closed', closed_at = :now, close_reason = 'paid' WHERE status = 'open' "
-            f"AND account_id IN (SELECT id FROM {STAGING} WHERE status = 'paid')"
+            f"AND account_id IN (SELECT id FROM {STAGING} WHERE paid = 1)"
         ),
         p,
     )
@@ -618,7 +654,7 @@ def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummar
     result = conn.execute(
         text(
             "UPDATE cases SET score = s.score, score_source = :src, priority = s.priority "
-            f"FROM {PLAN_STAGING} s WHERE cases.account_id = s.id AND cases.status = 'open'"
+            f"FROM {STAGING} s WHERE s.paid = 0 AND cases.account_id = s.id AND cases.status = 'open'"
         ),
         p,
     )

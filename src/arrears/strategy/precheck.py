@@ -59,7 +59,7 @@ def _select_by_debtor(
 
 def _frame(result: Any) -> pl.DataFrame:
     cols = list(result.keys())
-    rows = result.all()
+    rows = result.cursor.fetchall()  # plain DB-API tuples: no per-row Row objects
     return pl.DataFrame(
         [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols], schema=cols, orient="col"
     )
