@@ -17,6 +17,8 @@ portfolio for the same two days, scaled to N.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -43,6 +45,7 @@ PLACED = date(2026, 11, 1)
 DAY1 = date(2026, 11, 28)
 DAY2 = date(2026, 11, 29)
 NOW = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
+PG_DATABASE = "arrears_bench_batch"  # created and dropped by the run, apart from the test suite's
 ABILITY = np.array(["unknown", "low", "medium", "high"])
 WILLINGNESS = np.array(["unknown", "low", "medium", "high"])
 
@@ -335,6 +338,63 @@ def baseline_day(ctx: AppContext, as_of: date) -> None:
         run.status = "succeeded"
 
 
+# ------------------------------------------------------------------------------------------ PostgreSQL
+
+COPIED = ("creditors", "debtors", "contact_points", "accounts", "cases", "instalments")
+
+
+def postgres_copy(admin_url: str, sqlite_path: Path, name: str) -> str:
+    """A fresh database `name` on the server of `admin_url`, migrated, holding the SQLite portfolio."""
+    import psycopg
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    eng = create_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    src = sqlite3.connect(sqlite_path)
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")
+        for table in COPIED:
+            cur = src.execute(f"SELECT * FROM {table} ORDER BY id")
+            cols = ", ".join(d[0] for d in cur.description)
+            blobs = [i for i, d in enumerate(cur.description) if d[0].endswith("_enc")]
+            with pg.cursor().copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                while rows := cur.fetchmany(50_000):
+                    buf = io.StringIO()
+                    out = csv.writer(buf, lineterminator="\n")  # None → unquoted empty → NULL
+                    if blobs:
+                        rows = [
+                            tuple(
+                                "\\x" + v.hex() if i in blobs and v is not None else v
+                                for i, v in enumerate(r)
+                            )
+                            for r in rows
+                        ]
+                    out.writerows(rows)
+                    copy.write(buf.getvalue())
+            pg.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            )
+            pg.execute(f"ANALYZE {table}")
+    src.close()
+    return url
+
+
+def postgres_drop(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 # ------------------------------------------------------------------------------------------------ runs
 
 
@@ -387,9 +447,24 @@ def main() -> None:
         t = time.perf_counter()
         load(db, p, keys)
         result["sqlite_load_s"] = round(time.perf_counter() - t, 1)
+        pg_url = None
+        if args.postgres:
+            t = time.perf_counter()
+            pg_url = postgres_copy(args.postgres, db, PG_DATABASE)
+            result["postgres_load_s"] = round(time.perf_counter() - t, 1)
         result["first_run"] = timed_batch(ctx, DAY1, args.engine)
         result["next_day"] = timed_batch(ctx, DAY2, args.engine)
         ctx.dispose()
+        if pg_url:
+            try:
+                pctx = context(pg_url, key_file)
+                result["postgres"] = {
+                    "first_run": timed_batch(pctx, DAY1, args.engine),
+                    "next_day": timed_batch(pctx, DAY2, args.engine),
+                }
+                pctx.dispose()
+            finally:
+                postgres_drop(args.postgres, PG_DATABASE)
 
         sample = min(args.baseline_sample, n)
         small = tmp / "baseline.db"
@@ -407,6 +482,9 @@ def main() -> None:
     for label in ("first_run", "next_day"):
         bw, bc = base[label]
         scaled_w, scaled_c = bw / sample * n, bc / sample * n
+        if "postgres" in result:
+            pr = result["postgres"][label]
+            pr["speedup_wall_vs_sqlite_baseline"] = round(scaled_w / pr["wall_s"], 1)
         r = result[label]
         r["baseline_sample"] = sample
         r["baseline_wall_s_sample"] = round(bw, 3)
