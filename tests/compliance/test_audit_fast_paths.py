@@ -4,6 +4,7 @@ reading of the usual `at` spelling, the batch screening of distinct texts and th
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +13,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from arrears.compliance.audit import _Grouping, audit_columnar, audit_scalar, normalise_log
+from arrears.compliance.audit import (
+    _AWARE,
+    _Grouping,
+    _usual_at,
+    audit_columnar,
+    audit_ndjson,
+    audit_scalar,
+    normalise_log,
+)
 from arrears.compliance.packs import load_pack
 from arrears.compliance.rules import TextChecker
 
@@ -176,3 +185,56 @@ def test_grouping_queries_match_a_direct_scan(scale: int) -> None:
         assert last[i] == (same[-1] if same else -1)
         assert count[i] == len(same)
         assert window[i] == len([j for j in same if j >= lo[i]])
+
+
+def test_the_usual_at_spelling_reads_as_the_general_format() -> None:
+    rng = np.random.default_rng(3)
+    n = 20_000
+    fields = {
+        "y": rng.integers(1890, 2101, n),
+        "mo": rng.integers(0, 14, n),
+        "d": rng.integers(0, 33, n),
+        "h": rng.integers(0, 26, n),
+        "mi": rng.integers(0, 61, n),
+        "s": rng.integers(0, 61, n),
+        "oh": rng.integers(0, 27, n),
+        "om": rng.integers(0, 61, n),
+    }
+    signs = rng.choice(["+", "-"], n)
+    spellings = [
+        f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{sg}{oh:02d}:{om:02d}"
+        for y, mo, d, h, mi, s, oh, om, sg in zip(*fields.values(), signs, strict=True)
+    ]
+    spellings += ["2026-05-13T10:00:00+0800", "2026-05-13T10:00:00 +08:00", "2026-05-13T10:00:00Z"]
+    spellings += ["2026-05-13 10:00:00+08:00", "2026-05-13T10:00:00.5+08:00", "2026-02-29T10:00:00+08:00"]
+    frame = pl.DataFrame({"at": spellings})
+    usual, ok = _usual_at(pl.col("at"))
+    general = pl.col("at").str.to_datetime(_AWARE[0], strict=False, time_unit="us").dt.epoch("us")
+    got = frame.select(usual.alias("usual"), ok.alias("ok"), general.alias("general"))
+    taken = got.filter("ok")
+    assert taken.height > n // 4  # the valid ones are read in one pass
+    assert taken["general"].null_count() == 0
+    assert (taken["usual"] == taken["general"]).all()
+
+
+def test_ndjson_lines_are_those_of_the_answer_frame() -> None:
+    at = [f"2026-05-{d:02d}T{h:02d}:00:00-04:00" for d in range(4, 12) for h in (9, 13, 22)]
+    n = len(at)
+    odd_ids = ['q"uote', "back\\slash", "ünï 中文", "ctl\x01\x1f\x7f", "tab\tnl", "/slash", "\u2028", "😀"]
+    log = _log(at).with_columns(
+        pl.Series("id", [odd_ids[i % len(odd_ids)] + str(i) for i in range(n)]),
+        pl.Series("channel", ["sms", "email", "call"] * (n // 3)),
+        pl.Series("contact", ["+12125550123", "p1@example.com", "+12125550123"] * (n // 3)),
+        pl.Series("text", [TEXTS[i % len(TEXTS)] for i in range(n)]),
+        pl.Series("party", ["debtor", "third_party", "debtor"] * (n // 3)),
+    )
+    frame = normalise_log(log)
+    expected = io.BytesIO()
+    audit_columnar(frame, PACK, BatchScreener().screen).write_ndjson(expected)
+    got = io.BytesIO()
+    assert audit_ndjson(frame, PACK, got, BatchScreener().screen) == n
+    assert got.getvalue() == expected.getvalue()
+    assert len({line.split(b'"allowed"')[1] for line in got.getvalue().splitlines()}) > 2
+    empty = io.BytesIO()
+    assert audit_ndjson(frame.filter(pl.col("kind") != "attempt"), PACK, empty) == 0
+    assert empty.getvalue() == b""

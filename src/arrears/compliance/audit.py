@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import polars as pl
@@ -245,21 +245,30 @@ _AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
 _NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
 
 
+_USUAL_AT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:[0-5]\d[+-]\d\d:\d\d$"
+
+
+def _usual_at(at: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """UTC microseconds of `at` read as YYYY-MM-DDTHH:MM:SS±HH:MM, and where that spelling holds (with a
+    valid date, time and offset): there the answer is the one of the first format of `_AWARE`."""
+    local = at.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us")
+    hours = at.str.slice(20, 2).cast(pl.Int64, strict=False)
+    mins = at.str.slice(23, 2).cast(pl.Int64, strict=False)
+    sign = pl.when(at.str.slice(19, 1) == "-").then(-1).otherwise(1)
+    us = local.dt.epoch("us") - sign * (hours * 60 + mins) * 60_000_000
+    ok = at.str.contains(_USUAL_AT) & local.is_not_null() & (hours <= 23) & (mins <= 59)
+    return us, ok.fill_null(False)
+
+
 def _parse_at(df: pl.DataFrame, fail: Callable[..., None]) -> pl.Series:
     """`at` → UTC microseconds: ISO 8601 with an offset, or local time read in the row's `tz`."""
     n = df.height
     out = np.zeros(n, dtype=np.int64)
     aware = np.zeros(n, dtype=bool)
     naive = np.zeros(n, dtype=bool)
-    # the usual spelling (offset, "T", no "Z") parses in one pass; the rest goes through every step
-    usual = pl.col("at").str.to_datetime(_AWARE[0], strict=False, time_unit="us").dt.epoch("us")
-    at_us, done = (
-        s.to_numpy()
-        for s in df.select(
-            usual.fill_null(0).alias("us"),
-            (usual.is_not_null() & ~pl.col("at").str.contains_any([" ", "Z"])).fill_null(False).alias("ok"),
-        )
-    )
+    # the usual spelling (YYYY-MM-DDTHH:MM:SS±HH:MM) is read in one pass; the rest goes through every step
+    usual, is_usual = _usual_at(pl.col("at"))
+    at_us, done = (s.to_numpy() for s in df.select(usual.fill_null(0).alias("us"), is_usual.alias("ok")))
     out[done], aware[done] = at_us[done], True
     todo = np.nonzero(~done)[0]
     rows = np.arange(len(todo))
@@ -851,9 +860,14 @@ def _exists_before(
 
 
 def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
-    """Output rows (id, allowed, rules, reasons, warnings) for the candidate rows, in `_out` order.
+    """Output rows (id, allowed, rules, reasons, warnings) for the candidate rows, in `_out` order."""
+    ids, answers, which = _answers(df, v, pack)
+    return pl.concat([ids.to_frame(), answers[which]], how="horizontal")
 
-    Rows are grouped by their signature (masks + text findings) so each distinct answer is built once.
+
+def _answers(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> tuple[pl.Series, pl.DataFrame, pl.Series]:
+    """The candidates' ids in `_out` order, each distinct answer (allowed, rules, reasons, warnings) once,
+    and the index of each candidate's answer: rows are grouped by their signature (masks + text findings).
     """
     rows = np.nonzero(df["_cand"].to_numpy())[0]
     out_at = df["_out"].to_numpy()[rows]
@@ -878,7 +892,7 @@ def _assemble(df: pl.DataFrame, v: _Verdicts, pack: Pack) -> pl.DataFrame:
     )
     answers = pl.Series("a", lines, dtype=pl.String).str.json_decode(answer_t).struct.unnest()
     which = sigs.join(uniq.with_row_index("_u"), on=["v", "w", "t"], how="left", maintain_order="left")["_u"]
-    return pl.concat([df.select("id")[rows], answers[which]], how="horizontal")
+    return df["id"].gather(rows), answers, which
 
 
 def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None) -> pl.DataFrame:
@@ -889,6 +903,26 @@ def audit_columnar(log: pl.DataFrame, pack: Pack, screen: ScreenFn | None = None
     c = with_contacts(_audit_frame(log), pack)
     verdicts = _evaluate(c, pack, TextChecker(pack, screen), person_zones_of(c))
     return _assemble(c.df, verdicts, pack)
+
+
+def audit_ndjson(log: pl.DataFrame, pack: Pack, out: IO[bytes], screen: ScreenFn | None = None) -> int:
+    """`audit_columnar(log, pack, screen).write_ndjson(out)`, byte for byte, without building the nested
+    answer columns row by row: each distinct answer is encoded once and joined to each row's id.
+    Returns the number of lines written."""
+    c = with_contacts(_audit_frame(log), pack)
+    verdicts = _evaluate(c, pack, TextChecker(pack, screen), person_zones_of(c))
+    ids, answers, which = _answers(c.df, verdicts, pack)
+    if not len(ids):
+        return 0
+    encoded = answers.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+    rest = encoded.str.strip_prefix("{").gather(which).alias("rest")
+    lines = pl.DataFrame([ids, rest]).select(
+        pl.concat_str(  # {"id":…} and {"allowed":…} become {"id":…,"allowed":…}
+            pl.struct("id").struct.json_encode().str.strip_suffix("}"), pl.lit(","), pl.col("rest")
+        )
+    )
+    lines.write_csv(out, include_header=False, quote_style="never")
+    return len(ids)
 
 
 def _audit_frame(log: pl.DataFrame) -> pl.DataFrame:

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
             from arrears.compliance.rules import prefetch_screen
 
             prefetch_screen()
-        from arrears.compliance.audit import audit_columnar, audit_scalar, read_log
+        from arrears.compliance.audit import audit_columnar, audit_ndjson, audit_scalar, read_log
         from arrears.compliance.packs import load_pack
 
         try:
@@ -60,6 +60,10 @@ def register(app: typer.Typer) -> None:
             frame = read_log(log)
             day = _as_of(as_of, frame)
             rules = load_pack(pack, _overrides(override), day)
+            if as_json and not scalar:  # the same lines as write_ndjson below, encoded once per answer
+                audit_ndjson(frame, rules, sys.stdout.buffer)
+                sys.stdout.flush()
+                return
             if scalar:
                 import polars as pl
 
