@@ -345,18 +345,10 @@ def with_contacts(df: pl.DataFrame, pack: Pack) -> _Contacts:
     kind_code = table["kind"].replace_strict(_KINDS, range(len(_KINDS)), return_dtype=pl.Int64).to_numpy()
     norm_code = _codes(table["norm"])
     zone_code = table["zones"].replace_strict(zones, range(len(zones)), return_dtype=pl.Int64).to_numpy()
-    as_index = pl.Enum(values)
-    idx = df.select(
-        pl.col("contact").cast(as_index).to_physical().cast(pl.Int64).fill_null(-1).alias("c"),
-        pl.when(is_opt)
-        .then(pl.col("scope"))
-        .cast(as_index)
-        .to_physical()
-        .cast(pl.Int64)
-        .fill_null(-1)
-        .alias("s"),
-    )
-    c_idx, s_idx = idx["c"].to_numpy(), idx["s"].to_numpy()
+    c_idx = _codes(df["contact"], values)
+    opt_rows = np.nonzero((df["kind"] == "opt_out").fill_null(False).to_numpy())[0]
+    s_idx = np.full(df.height, -1, dtype=np.int64)
+    s_idx[opt_rows] = _codes(df["scope"].gather(opt_rows), values)
 
     def per_row(codes: np.ndarray, at: np.ndarray) -> pl.Series:
         return pl.Series(np.append(codes.astype(np.int64), -1)[at], dtype=pl.Int64)  # -1 → the trailing -1
@@ -383,10 +375,19 @@ def person_zones_of(c: _Contacts) -> dict[str, str]:
 
 
 def _codes(s: pl.Series, distinct: pl.Series | None = None) -> np.ndarray:
-    """Integer codes of a column (equal values, equal codes; the index among `distinct`, if given); null → -1."""
+    """Index of each value of a string column among `distinct` (its distinct non-null values, found here
+    if not given): equal values, equal codes; null → -1."""
     if distinct is None:
         distinct = s.drop_nulls().unique()
-    return s.to_frame().select(_code_expr(s.name, distinct)).to_series().to_numpy()
+    if len(distinct) <= _FEW:
+        return s.to_frame("v").select(_code_expr("v", distinct)).to_series().to_numpy()
+    # many values: a join (an Enum of them would be copied into every expression that names it)
+    index = pl.DataFrame({"v": distinct}).with_row_index("_i")
+    found = s.to_frame("v").join(index, on="v", how="left", maintain_order="left")["_i"]
+    return found.cast(pl.Int64).fill_null(-1).to_numpy()
+
+
+_FEW = 4096
 
 
 def _code_expr(name: str, distinct: pl.Series) -> pl.Expr:
@@ -520,12 +521,7 @@ def _decide(
     hatt = hist & kind.eq("attempt")
     consent = df["consent"].fill_null(False).to_numpy()
     people = df["person"].drop_nulls().unique()
-    person_code, account_code = (
-        c.to_numpy()
-        for c in df.select(
-            _code_expr("person", people), _code_expr("account", df["account"].drop_nulls().unique())
-        )
-    )
+    person_code, account_code = _codes(df["person"], people), _codes(df["account"])
     pa_code = (person_code + 1) * (int(account_code.max(initial=0)) + 2) + account_code + 1
     contact_code = df["_cnorm"].to_numpy()
     # the four sorts run two at a time while the zones are worked out (NumPy sorts outside the GIL)
