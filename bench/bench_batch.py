@@ -236,7 +236,7 @@ def baseline_day(ctx: AppContext, as_of: date) -> None:
             creditor = s.get(Creditor, acct.creditor_id)
             assert creditor is not None
             balance = acct.principal + acct.interest + acct.penalty + acct.fees
-            score = round(1.0 / (1.0 + float(np.exp(-(0.6 - 0.03 * dpd)))), 6)
+            score = float(np.round(1.0 / (1.0 + np.exp(-(0.6 - 0.03 * dpd))), 6))  # the batch's prior
             feats = {
                 "account_ref": acct.account_ref,
                 "creditor": creditor.code,
@@ -269,7 +269,7 @@ def baseline_day(ctx: AppContext, as_of: date) -> None:
                 )
                 s.add(state)
             action = rules.todays_action(strategy.path(arm.path), (as_of - state.entered_on).days, feats)
-            priority = round(score * balance, 4)
+            priority = float(np.round(score * float(balance), 4))
             if action is not None:
                 allowed, why = True, None
                 step = action.step
