@@ -24,6 +24,7 @@ from arrears.compliance.audit import (
 )
 from arrears.compliance.packs import load_pack
 from arrears.compliance.rules import TextChecker
+from arrears.compliance.timezones import from_us, local_to_utc_us, to_us, utc_offsets_us, zone
 
 PACK = load_pack("us", as_of=date(2026, 6, 1))
 
@@ -238,3 +239,18 @@ def test_ndjson_lines_are_those_of_the_answer_frame() -> None:
     empty = io.BytesIO()
     assert audit_ndjson(frame.filter(pl.col("kind") != "attempt"), PACK, empty) == 0
     assert empty.getvalue() == b""
+
+
+@pytest.mark.parametrize("zone_name", ["America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"])
+def test_offsets_far_apart_and_before_1970_equal_zoneinfo(zone_name: str) -> None:
+    moments = [datetime(1950, 6, 1, 12, 7), datetime(1969, 12, 31, 23, 59), datetime(2026, 3, 8, 7, 30)]
+    moments += [datetime(2026, 11, 1, 5, 59), datetime(2090, 1, 2, 3, 4)]
+    t = np.array([to_us(m.replace(tzinfo=UTC)) for m in moments], dtype=np.int64)
+    offsets = utc_offsets_us(zone_name, t)
+    for us, got in zip(t.tolist(), offsets.tolist(), strict=True):
+        off = from_us(us).astimezone(zone(zone_name)).utcoffset()
+        assert off is not None and got == off // timedelta(microseconds=1)
+    back = local_to_utc_us(zone_name, t)  # the same numbers read as local wall-clock times
+    for us, got in zip(t.tolist(), back.tolist(), strict=True):
+        naive = datetime(1970, 1, 1) + timedelta(microseconds=us)
+        assert got == to_us(naive.replace(tzinfo=zone(zone_name)))

@@ -516,12 +516,13 @@ def _decide(
     at = df["at_us"].to_numpy().astype(np.int64)
     hist = df["_hist"].to_numpy()
     cand = df["_cand"].to_numpy()
+    people = df["person"].drop_nulls().unique()
+    coding = [pool.submit(_codes, df["person"], people), pool.submit(_codes, df["account"])]
     kind, party, channel, outcome = (_Coded(df[c]) for c in ("kind", "party", "channel", "outcome"))
     scope = df["scope"]
     hatt = hist & kind.eq("attempt")
     consent = df["consent"].fill_null(False).to_numpy()
-    people = df["person"].drop_nulls().unique()
-    person_code, account_code = _codes(df["person"], people), _codes(df["account"])
+    person_code, account_code = (f.result() for f in coding)
     pa_code = (person_code + 1) * (int(account_code.max(initial=0)) + 2) + account_code + 1
     contact_code = df["_cnorm"].to_numpy()
     # the four sorts run two at a time while the zones are worked out (NumPy sorts outside the GIL)

@@ -446,31 +446,51 @@ def local_to_utc_us(zone_name: str, local_us: np.ndarray) -> np.ndarray:
     return local_us - _bucketed(zone(zone_name), local_us, _local_offset_us)
 
 
+_BUCKETS_PER_DAY = 96
+
+
 def _bucketed(z: ZoneInfo, t: np.ndarray, fn: Callable[[ZoneInfo, int], int]) -> np.ndarray:
+    """`fn(z, t)` for every t: per quarter hour the answers at its first and last microsecond (worked
+    out once per zone and day for the process), exact one by one where those two differ."""
     out = np.empty(len(t), dtype=np.int64)
     if len(t) == 0:
         return out
     b = t // _BUCKET_US
-    low, high = int(b.min()), int(b.max())
-    if high - low <= 400_000:  # a contiguous table of quarter hours: no sort needed
-        buckets = np.arange(low, high + 1, dtype=np.int64)
-        inverse = b - low
+    day = b // _BUCKETS_PER_DAY
+    low, high = int(day.min()), int(day.max())
+    if high - low <= 20_000:  # a contiguous table of days: no sort needed
+        days = np.arange(low, high + 1, dtype=np.int64)
+        used = np.zeros(len(days), dtype=bool)
+        used[day - low] = True
+        days = days[used]
     else:
-        buckets, inverse = np.unique(b, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    used = np.zeros(len(buckets), dtype=bool)
-    used[inverse] = True
-    first = np.zeros(len(buckets), dtype=np.int64)
-    last = np.zeros(len(buckets), dtype=np.int64)
-    for k in np.flatnonzero(used).tolist():
-        start = int(buckets[k]) * _BUCKET_US
-        first[k] = fn(z, start)
-        last[k] = fn(z, start + _BUCKET_US - 1)
-    out[:] = first[inverse]
-    mixed = np.nonzero((first != last)[inverse])[0]
+        days = np.unique(day)
+    tables = [_day_offsets(z, fn, d) for d in days.tolist()]
+    first = np.concatenate([f for f, _ in tables])
+    last = np.concatenate([la for _, la in tables])
+    slot = np.searchsorted(days, day) * _BUCKETS_PER_DAY + (b - day * _BUCKETS_PER_DAY)
+    out[:] = first[slot]
+    mixed = np.nonzero(first[slot] != last[slot])[0]
     for i in mixed:  # a transition inside this quarter hour: exact, one by one
         out[i] = fn(z, int(t[i]))
     return out
+
+
+@lru_cache(maxsize=8192)
+def _day_offsets(z: ZoneInfo, fn: Callable[[ZoneInfo, int], int], day: int) -> tuple[np.ndarray, np.ndarray]:
+    """`fn` at the first and the last microsecond of each quarter hour of a day (days since the epoch)."""
+    first = np.empty(_BUCKETS_PER_DAY, dtype=np.int64)
+    last = np.empty(_BUCKETS_PER_DAY, dtype=np.int64)
+    for k in range(_BUCKETS_PER_DAY):
+        start = (day * _BUCKETS_PER_DAY + k) * _BUCKET_US
+        try:
+            first[k] = fn(z, start)
+            last[k] = fn(z, start + _BUCKET_US - 1)
+        except OverflowError:  # at the ends of the datetime range: left to the exact path
+            first[k], last[k] = 0, 1
+    first.setflags(write=False)
+    last.setflags(write=False)
+    return first, last
 
 
 def local_minutes_and_days(zone_name: str, t_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
