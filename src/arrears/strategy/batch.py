@@ -1,8 +1,12 @@
 """The nightly batch: one definition, run columnar on a snapshot, written back in bulk (R4, R9).
 
-Steps today: ageing and penalty accrual. The whole write-back is one database transaction, so a
-batch killed halfway leaves nothing partial; running it again for the same date changes nothing
-(accrual is bounded by each account's `accrued_through`, buckets only move when they change).
+Steps: ageing and penalty accrual → features → scores → segment, arm and today's step → the guard's
+pre-check of the planned contacts → merge. The whole merge is one database transaction, so a batch
+killed halfway leaves nothing partial; running it again for the same date changes nothing (accrual is
+bounded by each account's `accrued_through`, buckets and paths only move when they change, today's
+planned contacts are replaced). Staging: binary COPY into staging tables on PostgreSQL; TEMP tables
+on the merging connection on SQLite. Stage wall and CPU seconds and the rows written per table are
+in the summary (`seconds`, `cpu_seconds`, `written`).
 """
 
 from __future__ import annotations
