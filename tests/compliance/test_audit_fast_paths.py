@@ -15,6 +15,7 @@ import pytest
 
 from arrears.compliance.audit import (
     _AWARE,
+    LogError,
     _Grouping,
     _usual_at,
     audit_columnar,
@@ -254,3 +255,37 @@ def test_offsets_far_apart_and_before_1970_equal_zoneinfo(zone_name: str) -> Non
     for us, got in zip(t.tolist(), back.tolist(), strict=True):
         naive = datetime(1970, 1, 1) + timedelta(microseconds=us)
         assert got == to_us(naive.replace(tzinfo=zone(zone_name)))
+
+
+def _row(**kw: str) -> dict[str, str]:
+    base = {"id": "r1", "at": "2026-05-13T10:00:00Z", "account": "A1", "person": "P1", "party": "debtor"}
+    return {**base, "channel": "call", "contact": "+12125550123", **kw}
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [_row(), _row(id="r2", staff_count="two")],
+            "row 2 (id r2): staff_count: 'two' is not a whole number",
+        ),
+        ([_row(staff_count="-1"), _row(id="r2")], "row 1 (id r1): staff_count: '-1' is not a whole number"),
+        ([_row(ids_shown="perhaps")], "ids_shown: 'perhaps' is not yes or no"),
+        ([_row(kind="consent", scope="forever")], "scope: 'forever' is not call, recontact"),
+        ([_row(tz="Mars/Base", at="2026-05-13T10:00")], "tz: 'Mars/Base' is not an IANA"),
+        ([_row(channel=" FAX ")], "channel: 'fax' is not one of"),
+        ([_row(outcome="hung_up"), _row(id="r2", outcome="hung_up")], "outcome: 'hung_up' is not one of"),
+        # the checks are taken in their order, whichever row comes first
+        ([_row(staff_count="x"), _row(id="r2", party="neighbour")], "row 2 (id r2): party: 'neighbour'"),
+        ([_row(consent="maybe"), _row(id="r2", kind="promise")], "row 2 (id r2): kind: 'promise'"),
+        ([_row(), _row(id="r2", party="")], "row 2 (id r2): party: is empty for an attempt"),
+    ],
+)
+def test_each_check_names_its_first_row(rows: list[dict[str, str]], message: str) -> None:
+    columns = sorted({k for r in rows for k in r})
+    raw = pl.DataFrame({c: [r.get(c, "") for r in rows] for c in columns})
+    with pytest.raises(LogError) as err:
+        normalise_log(raw)
+    assert message in str(err.value)
+    if "hung_up" in message:
+        assert "1 more row(s) like it" in str(err.value)

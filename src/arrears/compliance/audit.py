@@ -132,9 +132,9 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
         return pl.when(e == "").then(None).otherwise(e).alias(c)
 
     df = raw.select([column(c) for c in (*COLUMNS, *OPTIONAL)]).with_row_index("_row", offset=1)
-    df = df.with_columns(
-        tidy for c in _FEW_VALUES if (tidy := _tidy(df[c], c, lower=c in _LOWER)) is not None
-    )
+    tidied = {c: _tidy(df[c], c, lower=c in _LOWER) for c in _FEW_VALUES}
+    df = df.with_columns(tidy for tidy, _ in tidied.values() if tidy is not None)
+    distinct = {c: values for c, (_, values) in tidied.items()}  # of each few-valued column, tidied
     df = df.with_columns(pl.col("kind").fill_null("attempt"))
 
     def fail(mask: pl.Expr, field: str, why: Callable[[dict[str, Any]], str]) -> None:
@@ -147,7 +147,7 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
 
     kinds = ["attempt", *EVENT_KINDS]
     att = pl.col("kind") == "attempt"
-    zones = [z for z in df["tz"].drop_nulls().unique().to_list() if not is_zone(z)]
+    zones = [z for z in distinct["tz"] if not is_zone(z)]
     scopes = df.filter(pl.col("kind") == "consent")["scope"].drop_nulls().unique().to_list()
     bad_scopes = [s for s in scopes if not valid_consent_scope(s)]
     staff = pl.col("staff_count").cast(pl.Int64, strict=False)
@@ -200,13 +200,39 @@ def normalise_log(raw: pl.DataFrame, name: str = "log") -> pl.DataFrame:
             lambda r: f"{r['ids_shown']!r} is not yes or no",
         ),
     ]
-    anys = [
-        (pl.col("id").n_unique() != pl.len()) if field == "id" and i == len(required) else m.any()
-        for i, (m, field, _) in enumerate(checks)
+
+    def outside(c: str, allowed: Any) -> bool:
+        return any(v not in allowed for v in distinct[c])
+
+    staff_values = pl.Series(sorted(distinct["staff_count"]), dtype=pl.String).cast(pl.Int64, strict=False)
+    # checks that the distinct values (or null counts) answer need no pass over the rows
+    known: list[bool | None] = [
+        *(df[c].null_count() > 0 for c in required),
+        None,
+        outside("kind", kinds),
+        None,
+        outside("party", PARTIES),
+        None,
+        outside("channel", CHANNELS),
+        None,
+        outside("outcome", OUTCOMES),
+        outside("consent", yes_no),
+        bool(zones),
+        bool(bad_scopes),
+        bool(staff_values.is_null().any() or (staff_values < 0).any()),
+        outside("ids_shown", yes_no),
     ]
-    failing = df.select([a.alias(f"c{i}") for i, a in enumerate(anys)]).row(0)
+    rows = [
+        ((pl.col("id").n_unique() != pl.len()) if field == "id" and i == len(required) else m.any()).alias(
+            f"c{i}"
+        )
+        for i, ((m, field, _), k) in enumerate(zip(checks, known, strict=True))
+        if k is None
+    ]
+    scanned = iter(df.select(rows).row(0))  # one pass over the rows for the others
+    failing = [next(scanned) if k is None else k for k in known]
     for bad, (mask, field, why) in zip(failing, checks, strict=True):
-        if bad:  # one pass over the rows; the first failing check is then located and reported
+        if bad:  # the first failing check is then located and reported
             fail(mask, field, why)
     df = df.with_columns(
         pl.col("consent").is_in(list(_YES)).fill_null(False).alias("consent"),
@@ -224,8 +250,9 @@ _FEW_VALUES = ("party", "channel", "outcome", "consent", "kind", "tz", "scope", 
 _LOWER = ("kind", "party", "channel", "outcome", "consent", "ids_shown")
 
 
-def _tidy(col: pl.Series, name: str, lower: bool) -> pl.Expr | None:
-    """Stripped (and lower-cased) spelling of each distinct value, empty → null; None if all are tidy."""
+def _tidy(col: pl.Series, name: str, lower: bool) -> tuple[pl.Expr | None, set[str]]:
+    """Stripped (and lower-cased) spelling of each distinct value, empty → null (None if all are tidy),
+    and the distinct values once tidied."""
     mapping: dict[str, str | None] = {}
     changed: list[str] = []
     for v in col.drop_nulls().unique().to_list():
@@ -234,11 +261,12 @@ def _tidy(col: pl.Series, name: str, lower: bool) -> pl.Expr | None:
         mapping[v] = t or None
         if mapping[v] != v:
             changed.append(v)
+    values = {t for t in mapping.values() if t is not None}
     if not changed:
-        return None
+        return None, values
     if all(mapping[v] is None for v in changed):  # usually only blanks to clear: no lookup per row
-        return pl.when(pl.col(name).is_in(changed)).then(None).otherwise(pl.col(name)).alias(name)
-    return pl.col(name).replace_strict(mapping, default=None, return_dtype=pl.String)
+        return pl.when(pl.col(name).is_in(changed)).then(None).otherwise(pl.col(name)).alias(name), values
+    return pl.col(name).replace_strict(mapping, default=None, return_dtype=pl.String), values
 
 
 _AWARE = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
