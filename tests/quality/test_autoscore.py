@@ -493,3 +493,31 @@ def test_result_json_shape(score) -> None:  # type: ignore[no-untyped-def]
 def test_accounts_in_the_fixtures_are_consistent() -> None:
     for acct in (ZH_ACCOUNT, EN_ACCOUNT):
         assert acct["principal_minor"] + acct["penalty_minor"] == acct["balance_minor"]
+
+
+def test_minor_units_fast_path_matches_decimal() -> None:
+    """Amounts in plain digits are converted with integer arithmetic; the result is the Decimal one."""
+    import random
+    from decimal import Decimal
+
+    from arrears.quality.autoscore import _minor
+
+    def reference(number: str, mult: str | None, places: int) -> int:
+        value = Decimal(number.replace(",", ""))
+        if mult == "万":
+            value *= 10_000
+        elif mult and mult.strip() in ("千", "k", "thousand"):
+            value *= 1000
+        return int((value * (10**places)).to_integral_value())
+
+    rng = random.Random(3)
+    numbers = ["0", "007", "1,234", "1,234.5", "12.34", "0.05", "9" * 17, "9" * 18, "9" * 30 + ".99", "١٢٣"]
+    for _ in range(5_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 24)))
+        if rng.random() < 0.5:
+            digits += "." + "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 4)))
+        numbers.append(digits)
+    for number in numbers:
+        for mult in (None, "万", "千", "k", "thousand "):
+            for places in (0, 2, 3):
+                assert _minor(number, mult, places) == reference(number, mult, places), (number, mult, places)

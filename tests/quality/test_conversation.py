@@ -15,6 +15,7 @@ from arrears.quality.conversation import (
     join_turns,
     normalise,
     parse_interaction,
+    round_half_even,
 )
 
 
@@ -196,3 +197,70 @@ def test_raised_voice_markers() -> None:
     # Offsets point into the turn.
     mark = next(r for r in f.raised_voice if r.kind == "caps")
     assert "I SAID PAY IT NOW, today"[mark.start : mark.end] == "I SAID PAY IT NOW"
+
+
+def test_round_half_even_is_round() -> None:
+    """The fast rounding of gaps and durations gives `round`'s value and sign on random values and ties."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    values = [rng.uniform(-50, 50) for _ in range(20_000)]
+    values += [rng.randrange(-100_000, 100_000) / 1000 + d for _ in range(5_000) for d in (0.0005, -0.0005)]
+    values += [round(rng.uniform(0, 100), 2) - round(rng.uniform(0, 100), 2) for _ in range(20_000)]
+    values += [0.0, -0.0, 0.0004, -0.0004, 0.0005, -0.0005, 2.675, 1e11, -1e11, 1e15, 5e-324]
+    values += [math.inf, -math.inf]
+    for nd in (0, 1, 2, 3, 4, 5):
+        for v in values:
+            fast, slow = round_half_even(v, nd), round(v, nd)
+            assert fast == slow and math.copysign(1, fast) == math.copysign(1, slow), (v, nd)
+    assert math.isnan(round_half_even(math.nan, 3))
+
+
+def test_join_turns_offsets() -> None:
+    texts = ["ab", "", "cde", "\n", "f"]
+    j = join_turns(texts)
+    assert j.text == "\n".join(texts)
+    assert j.starts == (0, 3, 4, 8, 10)
+    assert join_turns([]) == join_turns(()) and join_turns([]).starts == ()
+
+
+def _caps_reference(text: str) -> list[tuple[int, int]]:
+    """Every all-caps run that shouts, scanning the whole text (what the hint may skip)."""
+    from arrears.quality.conversation import _CAPS, _is_caps_shouting
+
+    n = len(text)
+    return [
+        m.span()
+        for m in _CAPS.finditer(text)
+        if not ((m.start() and text[m.start() - 1].isalpha()) or (m.end() < n and text[m.end()].isalpha()))
+        and _is_caps_shouting(m.group())
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I SAID PAY IT NOW, today",
+        "PAY,NOW PLEASE",
+        "PAY ,  NOW PLEASE",
+        "DON'T  YOU DARE",
+        "IT'S' OVER NOW",
+        "ok USA CNY fine",
+        "may I speak with Mr. Carter? This is DANA",
+        "你听好了 PAY NOW 马上",
+        "APP还款, I ALREADY TOLD YOU",
+        "A B C D E F",
+        "lower case only",
+    ],
+)
+def test_caps_hint_never_skips_a_shouted_run(text: str) -> None:
+    import random
+
+    rng = random.Random(text)
+    samples = [text]
+    for _ in range(300):  # random mixes of capitals, apostrophes, spaces and commas
+        samples.append("".join(rng.choice("AB'C ,d") for _ in range(rng.randrange(1, 25))))
+    for sample in samples:
+        marks = conversation_features(_turns(("agent", sample))).raised_voice
+        assert [(r.start, r.end) for r in marks if r.kind == "caps"] == _caps_reference(sample)

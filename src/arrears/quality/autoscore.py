@@ -36,17 +36,21 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
+from functools import cached_property, partial
+from itertools import compress
+from operator import attrgetter, itemgetter
 from typing import Any, Literal, NamedTuple, Protocol
 
 from arrears.core.money import format_major, minor_units
 from arrears.quality.conversation import (
+    TURN_SEPARATOR,
     ConversationFeatures,
     Interaction,
     conversation_features,
     join_turns,
     normalise,
     primary_language,
+    round_half_even,
 )
 from arrears.quality.matching import WORD_CHARS, PhraseMatcher
 from arrears.quality.scorecards import CHECKS, Scorecard, ScorecardItem
@@ -163,7 +167,7 @@ def compute_score(items: Sequence[ItemResult], pass_mark: float) -> tuple[float,
     fatal = any(i.fatal_item and i.passed is False for i in items)
     decided = sum(i.weight for i in items if i.passed is not None and not i.fatal_item)
     passed = sum(i.weight for i in items if i.passed and not i.fatal_item)
-    score = 0.0 if fatal or decided <= 0 else round(100.0 * passed / decided, 1)
+    score = 0.0 if fatal or decided <= 0 else round_half_even(100.0 * passed / decided, 1)
     return score, fatal, (not fatal and decided > 0 and score >= pass_mark)
 
 
@@ -223,9 +227,14 @@ def default_screener() -> Screener:
 # Cue scanning.
 
 Hit = tuple[int, int, int]  # (turn, start, end) — offsets inside the turn
+_SPEAKER = attrgetter("speaker")
+_TEXT = attrgetter("text")
+_AGENT = "agent".__eq__
 _WORDISH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.,")
-_CLAUSE_PUNCT = re.compile(r"[，。；！？、：\n;!?:,.]")
+# Clause punctuation; ASCII , and . only when a space or the end of the turn follows (1,234.56 is one figure).
+_CLAUSE_DELIM = re.compile(r"[，。；！？、：\n;!?:]|[,.](?= |\Z)")
 _DIGIT = re.compile(r"[0-9]")
+_FIGURE_CHAR = re.compile(r"[0-9元块]")  # a turn without one states no figure
 
 
 # Groups read only in the debtor's turns; every other group is read only in the agent's.
@@ -252,26 +261,35 @@ class CompiledScorecard:
         self.negations = tuple(normalise(p) for p in card.lexicon.get("negation", ()))
         self.needs_screening = any(it.check == "conduct" for it in card.items)
         self.cjk = self.language in ("zh", "ja", "ko")
+        self._agent_automaton = self.agent_matcher.packed()
+        self._debtor_automaton = self.debtor_matcher.packed()
+        # Results that depend on the item alone (manual items), made once and shared (they are tuples).
+        self.manual_results: dict[str, ItemResult] = {
+            it.id: _manual(it) for it in card.items if it.mode != "auto"
+        }
 
     def scan(self, texts: Sequence[str], speakers: Sequence[str]) -> dict[str, list[Hit]]:
         """Every cue in the normalised turns, grouped, as (turn, start, end); agent and debtor lexicons apart."""
         hits: dict[str, list[Hit]] = {}
-        agent = self.agent_matcher.automaton
-        debtor = self.debtor_matcher.automaton
+        agent = self._agent_automaton
+        debtor = self._debtor_automaton
         word = WORD_CHARS
-        for turn, text in enumerate(texts):
+        turn = -1
+        for text in texts:
+            turn += 1
             automaton = agent if speakers[turn] == "agent" else debtor
             if automaton is None or not text:
                 continue
-            n = len(text)
-            for last, cue in automaton.iter(text):  # inlined PhraseMatcher.matches: this loop is the hot path
-                s = last - cue.length + 1
-                if cue.left and s > 0 and text[s - 1] in word:
+            n1 = len(text) - 1
+            # The hot loop (PhraseMatcher.matches inlined); payload (length - 1, left, right, groups).
+            for last, (length, left, right, groups) in automaton.iter(text):
+                s = last - length
+                if left and s and text[s - 1] in word:
                     continue
-                if cue.right and last + 1 < n and text[last + 1] in word:
+                if right and last < n1 and text[last + 1] in word:
                     continue
                 hit = (turn, s, last + 1)
-                for g in cue.payloads:
+                for g in groups:
                     lst = hits.get(g)
                     if lst is None:
                         hits[g] = [hit]
@@ -369,6 +387,11 @@ class Figure(NamedTuple):
     context: str | None = None  # the lexicon group that says what the figure is
 
 
+# Figure from a full 10-tuple, without NamedTuple's keyword handling (16 figures per call on average).
+_figure: Callable[[tuple[Any, ...]], Figure] = partial(tuple.__new__, Figure)
+_FIG_START = itemgetter(2)
+
+
 _AMOUNT_CONTEXTS = (
     "plan_instalment",
     "plan",
@@ -379,6 +402,14 @@ _AMOUNT_CONTEXTS = (
     "claim_balance",
 )
 _CONTEXT_GROUPS = (*_AMOUNT_CONTEXTS, "due", "rate")
+# group → (figure kind it names: 0 amount, 1 due date, 2 rate; rank: plan cues first, in this order)
+_CONTEXT_RANK: Mapping[str, tuple[int, int]] = {
+    **{g: (0, i if g.startswith("plan") else len(_AMOUNT_CONTEXTS)) for i, g in enumerate(_AMOUNT_CONTEXTS)},
+    "due": (1, len(_AMOUNT_CONTEXTS)),
+    "rate": (2, len(_AMOUNT_CONTEXTS)),
+}
+_RankedCue = tuple[int, str, int, int]  # (rank, group, start, end)
+_NO_CUES: tuple[list[_RankedCue], ...] = ([], [], [])
 _CONTEXT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "claim_balance": ("balance_minor",),
     "claim_principal": ("principal_minor",),
@@ -389,6 +420,16 @@ _CONTEXT_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 
 def _minor(number: str, mult: str | None, places: int) -> int | None:
+    digits = number.replace(",", "")
+    whole, _, frac = digits.partition(".")
+    if (
+        mult is None
+        and len(digits) <= 18  # well inside Decimal's 28 digits: the exact path below rounds nothing either
+        and whole.isdecimal()
+        and (not frac or frac.isdecimal())
+        and len(frac) <= places
+    ):  # plain digits: integer arithmetic, the same value as the Decimal path
+        return int(whole) * 10**places + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
     try:
         value = Decimal(number.replace(",", ""))
     except InvalidOperation:
@@ -398,6 +439,14 @@ def _minor(number: str, mult: str | None, places: int) -> int | None:
     elif mult and mult.strip() in ("千", "k", "thousand"):
         value *= 1000
     return int((value * (10**places)).to_integral_value())
+
+
+def _within(stated: int, values: Iterable[int], tol: int) -> bool:
+    """Some value within `tol` of `stated` (a plain loop: cheaper than any() over a generator)."""
+    for v in values:  # noqa: SIM110 (a generator frame per figure costs more than the loop)
+        if abs(stated - v) <= tol:
+            return True
+    return False
 
 
 def _year(text: str | None) -> int | None:
@@ -425,18 +474,23 @@ class _Ctx:
     ) -> None:
         self.interaction = interaction
         self.compiled = compiled
-        self.turns = interaction.turns
-        self.speakers = [t.speaker for t in self.turns]
-        self.raw = join_turns([t.text for t in self.turns])
-        norm = normalise(self.raw.text)
-        self.texts = [norm[a : a + len(t.text)] for a, t in zip(self.raw.starts, self.turns, strict=True)]
-        self.hits = compiled.scan(self.texts, self.speakers)
-        self.agent_turns = [i for i, s in enumerate(self.speakers) if s == "agent"]
-        self.features = features or conversation_features(self.turns, self.raw)
+        self.turns = turns = interaction.turns
+        self.speakers = speakers = list(map(_SPEAKER, turns))
+        raw_texts = list(map(_TEXT, turns))
+        self.raw = join_turns(raw_texts)
+        self.norm = norm = normalise(self.raw.text)
+        texts = norm.split(TURN_SEPARATOR)
+        if len(texts) != len(turns):  # a turn holds a newline itself: cut by offsets instead
+            texts = [norm[a : a + len(t)] for a, t in zip(self.raw.starts, raw_texts, strict=True)]
+        self.texts = texts
+        n = len(texts)
+        self.agent_turns = list(compress(range(n), map(_AGENT, speakers)))
+        self.hits = compiled.scan(texts, speakers)
+        self.features = features or conversation_features(turns, self.raw)
         self._screener = screener
         self.cjk = compiled.cjk
+        self._cues_by_turn: dict[int, tuple[list[_RankedCue], ...]] | None = None
         self._delims: dict[int, list[int]] = {}
-        self._cues_by_turn: dict[int, list[tuple[str, int, int]]] | None = None
         self._checked: dict[tuple[Any, str], tuple[list[Evidence], list[Evidence], int]] = {}
 
     # -- hits ---------------------------------------------------------------------------------
@@ -545,51 +599,44 @@ class _Ctx:
         return counts
 
     # -- figures ------------------------------------------------------------------------------
+    def _turn_cues(self, turn: int) -> tuple[list[_RankedCue], ...]:
+        """A turn's context cues by the kind of figure they name (amount, due date, rate), as
+        (rank, group, start, end)."""
+        if self._cues_by_turn is None:
+            by_turn: dict[int, tuple[list[_RankedCue], ...]] = {}
+            hits = self.hits
+            for g, (kind, rank) in _CONTEXT_RANK.items():
+                for t, s, e in hits.get(g, ()):
+                    cues = by_turn.get(t)
+                    if cues is None:
+                        cues = by_turn[t] = ([], [], [])
+                    cues[kind].append((rank, g, s, e))
+            self._cues_by_turn = by_turn
+        return self._cues_by_turn.get(turn, _NO_CUES)
+
     def _delimiters(self, turn: int) -> list[int]:
         """Offsets of clause punctuation in a turn (ASCII , and . only when a space or the end follows)."""
         found = self._delims.get(turn)
         if found is None:
-            text = self.turn_norm(turn)
-            n = len(text)
-            found = [
-                m.start()
-                for m in _CLAUSE_PUNCT.finditer(text)
-                if m.group() not in ",." or m.end() >= n or text[m.end()] == " "
-            ]
-            self._delims[turn] = found
+            found = self._delims[turn] = [m.start() for m in _CLAUSE_DELIM.finditer(self.texts[turn])]
         return found
 
-    def _clause(self, turn: int, start: int, end: int) -> tuple[int, int]:
-        """The clause around a span: between clause punctuation."""
+    def _context(self, turn: int, start: int, end: int, kind: int) -> str | None:
+        """The group of the cue of that kind in the same clause, nearest to the span (plan cues win
+        over claims): `kind` 0 an amount, 1 a due date, 2 a rate."""
+        cues = self._turn_cues(turn)[kind]
+        if not cues:
+            return None
         delims = self._delimiters(turn)
         i = bisect_right(delims, start - 1)
         a = delims[i - 1] + 1 if i else 0
         j = bisect_right(delims, end - 1)
-        b = delims[j] if j < len(delims) else len(self.turns[turn].text)
-        return a, b
-
-    def _turn_cues(self, turn: int) -> list[tuple[str, int, int]]:
-        """(group, start, end) of the context cues (amount, due date, rate) in one turn."""
-        if self._cues_by_turn is None:
-            by_turn: dict[int, list[tuple[str, int, int]]] = {}
-            for g in _CONTEXT_GROUPS:
-                for t, s, e in self.hits.get(g, ()):
-                    by_turn.setdefault(t, []).append((g, s, e))
-            self._cues_by_turn = by_turn
-        return self._cues_by_turn.get(turn, [])
-
-    def _context(self, turn: int, start: int, end: int, groups: Sequence[str]) -> str | None:
-        """The group of the cue in the same clause, nearest to the span (plan cues win over claims)."""
-        cues = self._turn_cues(turn)
-        if not cues:
-            return None
-        a, b = self._clause(turn, start, end)
+        b = delims[j] if j < len(delims) else len(self.texts[turn])
         best: tuple[int, int, str] | None = None
-        for g, s, e in cues:
-            if s < a or e > b or g not in groups:
+        for rank, g, s, e in cues:
+            if s < a or e > b:
                 continue
-            dist = start - e if e <= start else 2 * max(0, s - end)
-            key = (groups.index(g) if g.startswith("plan") else len(_AMOUNT_CONTEXTS), dist, g)
+            key = (rank, start - e if e <= start else 2 * max(0, s - end), g)
             if best is None or key < best:
                 best = key
         return best[2] if best else None
@@ -600,61 +647,88 @@ class _Ctx:
         account = self.interaction.account
         places = minor_units(account.currency) if account is not None else 2
         out: list[Figure] = []
-        for turn in self.agent_turns:
-            text = self.texts[turn]
-            has_digit = _DIGIT.search(text) is not None
-            if not has_digit and "元" not in text and "块" not in text:
+        texts = self.texts
+        speakers = self.speakers
+        starts = self.raw.starts
+        norm = self.norm
+        context = self._context
+        pos = 0
+        # Only the turns with a digit, 元 or 块 can state a figure: one search over the whole normalised
+        # transcript finds the next such turn (most turns have none).
+        while (found_at := _FIGURE_CHAR.search(norm, pos)) is not None:
+            turn = bisect_right(starts, found_at.start()) - 1
+            pos = starts[turn + 1] if turn + 1 < len(starts) else len(norm)
+            if speakers[turn] != "agent":
                 continue
+            text = texts[turn]
             found: list[Figure] = []
-            if has_digit:
+            if _DIGIT.search(text) is not None:
                 found.extend(self._digit_figures(turn, text, places))
             for m in _CN_AMOUNT.finditer(text):
-                if m.start() and text[m.start() - 1].isdigit():
+                s, e = m.span()
+                if s and text[s - 1].isdigit():
                     continue  # the 万 of 1万元, read with the digits
                 n = chinese_numeral(m.group("n"))
                 if n is not None:
-                    ctx = self._context(turn, m.start(), m.end(), _AMOUNT_CONTEXTS)
                     found.append(
-                        Figure("amount", turn, m.start(), m.end(), amount_minor=n * 10**places, context=ctx)
+                        _figure(
+                            (
+                                "amount",
+                                turn,
+                                s,
+                                e,
+                                n * 10**places,
+                                None,
+                                None,
+                                None,
+                                None,
+                                context(turn, s, e, 0),
+                            )
+                        )
                     )
-            found.sort(key=lambda f: f.start)
+            if len(found) > 1:
+                found.sort(key=_FIG_START)
             out.extend(found)
         return out
 
     def _digit_figures(self, turn: int, text: str, places: int) -> list[Figure]:
         found: list[Figure] = []
         taken: set[int] = set()  # digit positions already read as part of a figure
+        context = self._context
         symbols = _AMOUNT_SYMBOL.finditer(text) if ("$" in text or "¥" in text or "￥" in text) else ()
         for m in symbols:
             value = _minor(m.group("n"), m.group("m"), places)
             if value is not None:
-                ctx = self._context(turn, m.start(), m.end(), _AMOUNT_CONTEXTS)
-                found.append(Figure("amount", turn, m.start(), m.end(), amount_minor=value, context=ctx))
+                s, e = m.span()
+                found.append(
+                    _figure(("amount", turn, s, e, value, None, None, None, None, context(turn, s, e, 0)))
+                )
                 taken.add(m.start("n"))
         for m in _PERCENT_ZH.finditer(text) if "百分之" in text else ():
-            ctx = self._context(turn, m.start(), m.end(), ("rate",))
-            found.append(Figure("rate", turn, m.start(), m.end(), rate=Decimal(m.group("n")), context=ctx))
+            s, e = m.span()
+            rate = Decimal(m.group("n"))
+            found.append(_figure(("rate", turn, s, e, None, None, None, None, rate, context(turn, s, e, 2))))
             taken.add(m.start("n"))
         for m in _DIGIT_LED.finditer(text):
-            start, end = m.start(), m.end()
+            start, end = m.span()
             if start in taken or (start and text[start - 1] in _WORDISH):
                 continue
-            number = m.group("n")
-            if m.group("unit"):
-                if not _AMOUNT_NUMBER.fullmatch(number):
+            number, mult, unit, pct = m.group("n", "m", "unit", "pct")
+            if unit:
+                if not (number.isdigit() or _AMOUNT_NUMBER.fullmatch(number)):  # plain digits always fit
                     continue
-                value = _minor(number, m.group("m"), places)
+                value = _minor(number, mult, places)
                 if value is not None:
-                    ctx = self._context(turn, start, end, _AMOUNT_CONTEXTS)
-                    found.append(Figure("amount", turn, start, end, amount_minor=value, context=ctx))
+                    ctx = context(turn, start, end, 0)
+                    found.append(_figure(("amount", turn, start, end, value, None, None, None, None, ctx)))
                 continue
-            if m.group("pct"):
+            if pct:
                 try:
                     rate = Decimal(number)
                 except InvalidOperation:
                     continue
-                ctx = self._context(turn, start, end, ("rate",))
-                found.append(Figure("rate", turn, start, end, rate=rate, context=ctx))
+                ctx = context(turn, start, end, 2)
+                found.append(_figure(("rate", turn, start, end, None, None, None, None, rate, ctx)))
                 continue
             if not number.isdigit():
                 continue
@@ -678,8 +752,8 @@ class _Ctx:
                 y, mo, d = _year(m.group("dy")), _month(m.group("dm")), int(number)
             if not (1 <= mo <= 12 and 1 <= d <= 31):
                 continue
-            ctx = self._context(turn, start, end, ("due",))
-            found.append(Figure("date", turn, start, end, month=mo, day=d, year=y, context=ctx))
+            ctx = context(turn, start, end, 1)
+            found.append(_figure(("date", turn, start, end, None, mo, d, y, None, ctx)))
         return found
 
     def check_figures(self, params: Mapping[str, Any]) -> tuple[list[Evidence], list[Evidence], int]:
@@ -699,23 +773,25 @@ class _Ctx:
         unchecked = 0
         amounts = account.amounts
         cur = account.currency
-        every = [v for v in amounts.values()]
+        every = list(amounts.values())
         balance = amounts.get("balance_minor")
+        # the account fields each context names, among those the account carries (read once, not per figure)
+        fields_of = {c: tuple(k for k in ks if k in amounts) for c, ks in _CONTEXT_FIELDS.items()}
         for f in self.figures:
-            hit = (f.turn, f.start, f.end)
-            if f.kind == "amount" and f.amount_minor is not None:
-                stated = f.amount_minor
-                fields = [k for k in _CONTEXT_FIELDS.get(f.context or "", ()) if k in amounts]
+            kind, turn, start, end, stated, month, day, year, rate, context = f
+            hit = (turn, start, end)
+            if kind == "amount" and stated is not None:
+                fields = fields_of.get(context, ()) if context else ()
                 if fields:
-                    if any(abs(stated - amounts[k]) <= tol for k in fields):
+                    if _within(stated, [amounts[k] for k in fields], tol):
                         good.append((hit, "matches the account"))
                     else:
                         true = amounts[fields[0]]
                         note = f"stated {format_major(stated, cur)}; account {fields[0][:-6]} {format_major(true, cur)}"
                         bad.append(self.evidence(hit, note))
-                elif any(abs(stated - v) <= tol for v in every):
+                elif _within(stated, every, tol):
                     good.append((hit, "matches the account"))
-                elif f.context in ("plan", "plan_instalment") and balance is not None:
+                elif context in ("plan", "plan_instalment") and balance is not None:
                     if stated > balance + tol:
                         note = f"offer of {format_major(stated, cur)} exceeds the balance {format_major(balance, cur)}"
                         bad.append(self.evidence(hit, note))
@@ -723,15 +799,15 @@ class _Ctx:
                         good.append((hit, "within the balance"))
                 else:
                     unchecked += 1
-            elif f.kind == "date" and f.context == "due" and account.due_date is not None:
+            elif kind == "date" and context == "due" and account.due_date is not None:
                 due = account.due_date
-                if (f.month, f.day) == (due.month, due.day) and f.year in (None, due.year):
+                if month == due.month and day == due.day and year in (None, due.year):
                     good.append((hit, "matches the due date"))
                 else:
                     bad.append(self.evidence(hit, f"account due date is {due.isoformat()}"))
-            elif f.kind == "rate" and f.context == "rate" and account.annual_rate_percent is not None:
-                assert f.rate is not None
-                if abs(f.rate - account.annual_rate_percent) <= rate_tol:
+            elif kind == "rate" and context == "rate" and account.annual_rate_percent is not None:
+                assert rate is not None
+                if abs(rate - account.annual_rate_percent) <= rate_tol:
                     good.append((hit, "matches the annual rate"))
                 else:
                     bad.append(self.evidence(hit, f"account annual rate is {account.annual_rate_percent}%"))
@@ -945,6 +1021,8 @@ def _check_empathy(c: _Ctx, item: ScorecardItem) -> ItemResult:
             break
         if unanswered is None:
             unanswered = h
+        if first is None:
+            break  # no empathy anywhere: no later reply can acknowledge, the outcome is settled
     if first is None:
         problems.append("no acknowledgement or empathy from the agent")
     if unanswered is not None and answered is None:
@@ -1106,8 +1184,9 @@ def score_interaction(
     compiled = scorecard if isinstance(scorecard, CompiledScorecard) else compile_scorecard(scorecard)
     card = compiled.card
     c = _Ctx(interaction, compiled, screener)
+    manual = compiled.manual_results
     items = tuple(
-        _CHECKS[it.check](c, it) if it.mode == "auto" and it.check else _manual(it) for it in card.items
+        _CHECKS[it.check](c, it) if it.mode == "auto" and it.check else manual[it.id] for it in card.items
     )
     debtor_findings = c.debtor_conduct if debtor_conduct else {}
     score, fatal, meets = compute_score(items, card.pass_mark)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from itertools import accumulate, islice
 from typing import Any, Literal
 
 from arrears.core.money import is_known_currency
@@ -185,6 +186,7 @@ _FULLWIDTH = {
 } | {0x3000: 0x20, 0x2018: 0x27, 0x2019: 0x27}
 _NEEDS_WIDTH = re.compile(f"[{_WIDTH_CHARS}]")
 TURN_SEPARATOR = "\n"
+_PLUS_ONE = (1).__add__
 
 
 def normalise(text: str) -> str:
@@ -211,16 +213,38 @@ class Joined:
 
 
 def join_turns(texts: Sequence[str]) -> Joined:
-    starts = []
-    pos = 0
-    for t in texts:
-        starts.append(pos)
-        pos += len(t) + 1
-    return Joined(TURN_SEPARATOR.join(texts), tuple(starts))
+    n = len(texts)
+    if not n:
+        return Joined("", ())
+    # starts[i] = Σ (len(texts[j]) + 1) for j < i, summed in C
+    starts = (0, *accumulate(map(_PLUS_ONE, map(len, islice(texts, n - 1)))))
+    return Joined(TURN_SEPARATOR.join(texts), starts)
 
 
 # ---------------------------------------------------------------------------------------------
 # Conversation features.
+
+
+def round_half_even(x: float, ndigits: int) -> float:
+    """`round(x, ndigits)`, exactly, without its decimal conversion in the common case (a silence list
+    rounds a dozen gaps per call; `round` with digits costs as much as scanning a turn).
+
+    x × 10ⁿ is rounded to the nearest integer k, and k / 10ⁿ is the double nearest to that decimal, as
+    `round` returns, whenever the float product is far from a tie (more than its own rounding error
+    away from k ± ½) and k is small and not zero (`round` keeps the sign of a zero); otherwise `round`.
+    tests/quality/test_conversation.py compares the two on random and tie values.
+    """
+    scale = _SCALES[ndigits] if 0 <= ndigits < len(_SCALES) else None
+    if scale is not None:
+        y = x * scale
+        if -1e12 < y < 1e12:
+            k = round(y)
+            if k and abs(abs(y - k) - 0.5) > 1e-3:
+                return k / scale
+    return round(x, ndigits)
+
+
+_SCALES = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 # Annotations written by transcribers. Raised voice: 【大声】, [shouting], (yelling) …
 RAISED_VOICE_TAGS = (
@@ -265,6 +289,10 @@ _CAPS_ALLOWED = frozenset(
 _RAISED_TAG = re.compile(RAISED_VOICE_TAGS, re.IGNORECASE)
 _BANG = re.compile(r"[!！][!！]+")
 _CAPS = re.compile(r"[A-Z][A-Z']*(?:[ ,]+[A-Z][A-Z']*)+")
+# Necessary for a _CAPS match: [A-Z'] then [ ,] then [ ,]* [A-Z]; each starts with a literal, so the engine
+# looks for that character alone (a tight loop) instead of testing a character class at every offset.
+_CAPS_HINT_SPACE = re.compile(r" (?<=[A-Z'] )[ ,]*[A-Z]")
+_CAPS_HINT_COMMA = re.compile(r",(?<=[A-Z'],)[ ,]*[A-Z]")
 
 
 def _has_bracket(text: str) -> bool:
@@ -335,10 +363,14 @@ def raised_voice_marks(turns: Sequence[Turn], joined: Joined) -> list[RaisedVoic
     found: list[tuple[int, int, Literal["annotation", "exclamation", "caps"]]] = []
     if _has_bracket(text):
         found.extend((m.start(), m.end(), "annotation") for m in _RAISED_TAG.finditer(text))
-    if "!!" in text or "！！" in text or "!！" in text or "！!" in text:  # str search beats a regex scan
+    # str search beats a regex scan; a one-character search (memchr) first rules out most texts
+    if ("!" in text or "！" in text) and ("!!" in text or "！！" in text or "!！" in text or "！!" in text):
         found.extend((m.start(), m.end(), "exclamation") for m in _BANG.finditer(text))
     n = len(text)
-    for m in _CAPS.finditer(text):
+    # A run of capitals needs a capital or ' right before a space or comma that leads to the next capital
+    # word; the hint finds that with a literal-led search (fast) and rules out the slow scan for most texts.
+    caps = _CAPS.finditer(text) if _CAPS_HINT_SPACE.search(text) or _CAPS_HINT_COMMA.search(text) else ()
+    for m in caps:
         s, e = m.start(), m.end()
         if (s and text[s - 1].isalpha()) or (e < n and text[e].isalpha()) or not _is_caps_shouting(m.group()):
             continue
@@ -401,12 +433,12 @@ def conversation_features(
                 if longest is None or gap > longest:
                     longest = gap
                 if gap >= silence_threshold:
-                    silences.append((i, round(gap, 3)))
+                    silences.append((i, round_half_even(gap, 3)))
         prev = t
     total = agent_chars + debtor_chars
     starts = [t.start for t in turns if t.start is not None]
     ends = [t.end for t in turns if t.end is not None]
-    duration = round(max(ends) - min(starts), 3) if starts and ends else None
+    duration = round_half_even(max(ends) - min(starts), 3) if starts and ends else None
     return ConversationFeatures(
         turns=len(turns),
         agent_turns=agent_turns,
@@ -418,7 +450,7 @@ def conversation_features(
         debtor_interruptions=debtor_interruptions,
         silences=tuple(silences),
         silence_annotations=silence_annotations,
-        longest_gap_seconds=None if longest is None else round(max(longest, 0.0), 3),
+        longest_gap_seconds=None if longest is None else round_half_even(max(longest, 0.0), 3),
         duration_seconds=duration,
         raised_voice=tuple(raised_voice_marks(turns, joined)),
     )
