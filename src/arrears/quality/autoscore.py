@@ -164,9 +164,19 @@ class ScoreResult:
 
 def compute_score(items: Sequence[ItemResult], pass_mark: float) -> tuple[float, bool, bool]:
     """(score, fatal, meets_standard): 100 × passed weight ÷ decided weight; a failed fatal item zeroes it."""
-    fatal = any(i.fatal_item and i.passed is False for i in items)
-    decided = sum(i.weight for i in items if i.passed is not None and not i.fatal_item)
-    passed = sum(i.weight for i in items if i.passed and not i.fatal_item)
+    fatal = False
+    decided_weights: list[float] = []
+    passed_weights: list[float] = []
+    for i in items:  # one pass; the weights are summed in item order by sum(), as before
+        if i.fatal_item:
+            if i.passed is False:
+                fatal = True
+        elif i.passed is not None:
+            decided_weights.append(i.weight)
+            if i.passed:
+                passed_weights.append(i.weight)
+    decided = sum(decided_weights)
+    passed = sum(passed_weights)
     score = 0.0 if fatal or decided <= 0 else round_half_even(100.0 * passed / decided, 1)
     return score, fatal, (not fatal and decided > 0 and score >= pass_mark)
 
@@ -266,6 +276,9 @@ class CompiledScorecard:
         # Results that depend on the item alone (manual items), made once and shared (they are tuples).
         self.manual_results: dict[str, ItemResult] = {
             it.id: _manual(it) for it in card.items if it.mode != "auto"
+        }
+        self.clear_results: dict[str, ItemResult] = {
+            it.id: _conduct_clear(it) for it in card.items if it.mode == "auto" and it.check == "conduct"
         }
 
     def scan(self, texts: Sequence[str], speakers: Sequence[str]) -> dict[str, list[Hit]]:
@@ -827,9 +840,24 @@ def _result(
     reason: str,
     evidence: Iterable[Evidence] = (),
 ) -> ItemResult:
-    return ItemResult(
-        item.id, item.title, passed, item.fatal, item.weight, confidence, reason, tuple(evidence)
+    return _item_result(
+        (
+            item.id,
+            item.title,
+            passed,
+            item.fatal,
+            item.weight,
+            confidence,
+            reason,
+            tuple(evidence),
+            "machine",
+            False,
+        )
     )
+
+
+# ItemResult from a full tuple, without NamedTuple's keyword handling (18 per transcript).
+_item_result: Callable[[tuple[Any, ...]], ItemResult] = partial(tuple.__new__, ItemResult)
 
 
 _NAME_NEXT = re.compile(r"\s+(?!(?:A|An|The|It|I|Is|This|That)\b)[A-Z]")
@@ -1118,6 +1146,8 @@ def _check_conduct(c: _Ctx, item: ScorecardItem) -> ItemResult:
     flags, blocking = c.screening
     found = flags.get(category, [])
     told = c.identity.told_third_party if category == "disclosure" else None
+    if told is None and not found:
+        return c.compiled.clear_results[item.id]  # the same result for every clean transcript, made once
     if told is not None and c.identity.denied is not None:  # CN-P2, US-P1: the listener said it is not them
         ev = [c.evidence(c.identity.denied[1], "not the debtor"), c.evidence(told, "debt disclosed")]
         return _result(
@@ -1149,6 +1179,11 @@ _CHECKS: Mapping[str, Callable[[_Ctx, ScorecardItem], ItemResult]] = {
     "conduct": _check_conduct,
 }
 assert set(_CHECKS) == CHECKS, "every check named in scorecards.CHECKS is implemented here"
+
+
+def _conduct_clear(item: ScorecardItem) -> ItemResult:
+    category = str(item.params["category"])
+    return _result(item, True, 0.7, f"screening found no {category} in the agent's turns")
 
 
 def _manual(item: ScorecardItem) -> ItemResult:

@@ -191,7 +191,7 @@ _PLUS_ONE = (1).__add__
 
 def normalise(text: str) -> str:
     """Lower case and half-width, length-preserving (offsets into the result are offsets into `text`)."""
-    if _NEEDS_WIDTH.search(text) is not None:
+    if not text.isascii() and _NEEDS_WIDTH.search(text) is not None:  # isascii reads a flag: no scan
         text = text.translate(_FULLWIDTH)
     out = text.lower()
     if len(out) != len(text):  # a few characters lower-case to two; keep one so offsets hold
