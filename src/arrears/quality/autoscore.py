@@ -277,6 +277,11 @@ class CompiledScorecard:
         self.manual_results: dict[str, ItemResult] = {
             it.id: _manual(it) for it in card.items if it.mode != "auto"
         }
+        # Per item, in order: its check (a manual item's returns its fixed result) and the item.
+        self.plan: tuple[tuple[Callable[[_Ctx, ScorecardItem], ItemResult], ScorecardItem], ...] = tuple(
+            (_CHECKS[it.check] if it.mode == "auto" and it.check else _fixed(self.manual_results[it.id]), it)
+            for it in card.items
+        )
         self.clear_results: dict[str, ItemResult] = {
             it.id: _conduct_clear(it) for it in card.items if it.mode == "auto" and it.check == "conduct"
         }
@@ -489,7 +494,7 @@ class _Ctx:
         self.compiled = compiled
         self.turns = turns = interaction.turns
         self.speakers = speakers = list(map(_SPEAKER, turns))
-        raw_texts = list(map(_TEXT, turns))
+        self.raw_texts = raw_texts = list(map(_TEXT, turns))
         self.raw = join_turns(raw_texts)
         self.norm = norm = normalise(self.raw.text)
         texts = norm.split(TURN_SEPARATOR)
@@ -551,7 +556,7 @@ class _Ctx:
 
     def evidence(self, hit: Hit, note: str | None = None) -> Evidence:
         turn, start, end = hit
-        return Evidence(turn, self.speakers[turn], start, end, self.turns[turn].text[start:end], note)
+        return _evidence((turn, self.speakers[turn], start, end, self.raw_texts[turn][start:end], note))
 
     def whole_turn(self, turn: int, note: str | None = None, limit: int = 80) -> Evidence:
         text = self.turns[turn].text
@@ -566,7 +571,11 @@ class _Ctx:
         """Screen one speaker's turns (joined by newlines) once: (verdict, [(hit, category, match, rule)])."""
         if self._screener is None:
             self._screener = default_screener()
-        turns = [i for i, s in enumerate(self.speakers) if s == speaker]
+        turns = (
+            self.agent_turns
+            if speaker == "agent"
+            else [i for i, s in enumerate(self.speakers) if s == speaker]
+        )
         if not turns:
             return "pass", []
         joined = join_turns([self.turns[i].text for i in turns])
@@ -677,7 +686,7 @@ class _Ctx:
             found: list[Figure] = []
             if _DIGIT.search(text) is not None:
                 found.extend(self._digit_figures(turn, text, places))
-            for m in _CN_AMOUNT.finditer(text):
+            for m in _CN_AMOUNT.finditer(text) if "元" in text or "块" in text else ():  # it ends in 元 or 块
                 s, e = m.span()
                 if s and text[s - 1].isdigit():
                     continue  # the 万 of 1万元, read with the digits
@@ -856,8 +865,9 @@ def _result(
     )
 
 
-# ItemResult from a full tuple, without NamedTuple's keyword handling (18 per transcript).
+# ItemResult and Evidence from a full tuple, without NamedTuple's keyword handling (dozens per transcript).
 _item_result: Callable[[tuple[Any, ...]], ItemResult] = partial(tuple.__new__, ItemResult)
+_evidence: Callable[[tuple[Any, ...]], Evidence] = partial(tuple.__new__, Evidence)
 
 
 _NAME_NEXT = re.compile(r"\s+(?!(?:A|An|The|It|I|Is|This|That)\b)[A-Z]")
@@ -1181,6 +1191,10 @@ _CHECKS: Mapping[str, Callable[[_Ctx, ScorecardItem], ItemResult]] = {
 assert set(_CHECKS) == CHECKS, "every check named in scorecards.CHECKS is implemented here"
 
 
+def _fixed(result: ItemResult) -> Callable[[_Ctx, ScorecardItem], ItemResult]:
+    return lambda _c, _item: result
+
+
 def _conduct_clear(item: ScorecardItem) -> ItemResult:
     category = str(item.params["category"])
     return _result(item, True, 0.7, f"screening found no {category} in the agent's turns")
@@ -1219,10 +1233,7 @@ def score_interaction(
     compiled = scorecard if isinstance(scorecard, CompiledScorecard) else compile_scorecard(scorecard)
     card = compiled.card
     c = _Ctx(interaction, compiled, screener)
-    manual = compiled.manual_results
-    items = tuple(
-        _CHECKS[it.check](c, it) if it.mode == "auto" and it.check else manual[it.id] for it in card.items
-    )
+    items = tuple(check(c, it) for check, it in compiled.plan)
     debtor_findings = c.debtor_conduct if debtor_conduct else {}
     score, fatal, meets = compute_score(items, card.pass_mark)
     result = ScoreResult(
