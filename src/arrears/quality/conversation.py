@@ -407,29 +407,34 @@ def conversation_features(
     silences: list[tuple[int, float]] = []
     longest: float | None = None
     prev: Turn | None = None
+    dashes = "-" in text or "—" in text  # no dash anywhere: no turn ends cut off by one
     for i, t in enumerate(turns):
         body = t.text
-        if i in annotated:
+        if annotated and i in annotated:
             body = _ANNOTATION.sub("", body)
         n = len(body) - body.count(" ")
-        if t.speaker == "agent":
+        speaker = t.speaker
+        if speaker == "agent":
             agent_chars += n
             agent_turns += 1
         else:
             debtor_chars += n
         if prev is not None:
-            cut_short = prev.interrupted or prev.text.rstrip().endswith(_CUT_OFF)
-            talked_over = t.overlap or i in overlap_turns
-            timed_overlap = (
-                t.start is not None and prev.end is not None and t.start < prev.end - overlap_tolerance
-            )
-            if prev.speaker != t.speaker and (cut_short or talked_over or timed_overlap):
-                if t.speaker == "agent":
+            start, prev_end = t.start, prev.end
+            timed = start is not None and prev_end is not None
+            if prev.speaker != speaker and (
+                prev.interrupted  # cut short …
+                or (dashes and prev.text.rstrip().endswith(_CUT_OFF))
+                or t.overlap  # … or talked over
+                or i in overlap_turns
+                or (timed and start < prev_end - overlap_tolerance)  # type: ignore[operator]
+            ):
+                if speaker == "agent":
                     interruptions.append(i)
                 else:
                     debtor_interruptions += 1
-            if t.start is not None and prev.end is not None:
-                gap = t.start - prev.end
+            if timed:
+                gap = start - prev_end  # type: ignore[operator]
                 if longest is None or gap > longest:
                     longest = gap
                 if gap >= silence_threshold:
