@@ -244,6 +244,8 @@ _WORDISH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.,")
 # Clause punctuation; ASCII , and . only when a space or the end of the turn follows (1,234.56 is one figure).
 _CLAUSE_DELIM = re.compile(r"[，。；！？、：\n;!?:]|[,.](?= |\Z)")
 _DIGIT = re.compile(r"[0-9]")
+_WORDS = re.compile(r"[a-z']+")
+_FOUR_DIGITS = re.compile(r"\d{4}")
 _FIGURE_CHAR = re.compile(r"[0-9元块]")  # a turn without one states no figure
 
 
@@ -551,7 +553,7 @@ class _Ctx:
         if self.cjk:
             window = text[max(0, start - 3) : start]
             return any(n in window for n in negations)
-        words = re.findall(r"[a-z']+", text[max(0, start - 40) : start])[-3:]
+        words = _WORDS.findall(text[max(0, start - 40) : start])[-3:]
         return any(w in negations or w.endswith("n't") for w in words)
 
     def evidence(self, hit: Hit, note: str | None = None) -> Evidence:
@@ -913,7 +915,7 @@ def _reply_kind(c: _Ctx, turn: int) -> tuple[str, Hit | None]:
                 return rest[0][2], rest[0][3]
             return "none", None
         return g, h
-    if re.search(r"\d{4}", c.turns[turn].text):  # answered a last-four-digits or date-of-birth question
+    if _FOUR_DIGITS.search(c.turns[turn].text):  # answered a last-four-digits or date-of-birth question
         return "affirm", (turn, 0, len(c.turns[turn].text))
     return "none", None
 
