@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import sys
 from typing import Annotated
@@ -11,61 +13,87 @@ import typer
 from arrears.core.cli_support import console
 from arrears.core.errors import ArrearsError
 
-app = typer.Typer(
-    name="arrears",
-    help="Arrears — collections platform (催收管理系统).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+# Each top-level command and the modules that register it. `arrears X …` imports only X's modules,
+# so a command that needs no database (screen, compliance check, qc score, model fit) starts without
+# SQLAlchemy and the web stack; help, and anything not listed here, wires every module.
+_OWNERS: dict[str, tuple[str, ...]] = {
+    "import": ("arrears.portfolio.cli",),
+    "accounts": ("arrears.portfolio.cli",),
+    "demo": ("arrears.demo",),
+    "compliance": ("arrears.compliance.cli",),
+    "screen": ("arrears.compliance.screen_cli",),
+    "model": ("arrears.scoring.cli",),
+    "init": ("arrears.security.cli",),
+    "users": ("arrears.security.cli",),
+    "audit": ("arrears.security.cli",),
+    "keys": ("arrears.security.cli",),
+    "simulate": ("arrears.simulation.cli",),
+    "strategy": ("arrears.strategy.cli",),
+    "batch": ("arrears.strategy.cli",),
+    "serve": ("arrears.web.cli",),
+    "qc": ("arrears.quality.cli", "arrears.quality.qc_cli"),
+    "complaints": ("arrears.quality.cli", "arrears.quality.qc_cli"),
+    "cases": ("arrears.cases.cli",),
+    "plans": ("arrears.plans.cli",),
+    "documents": ("arrears.plans.cli",),
+    "kpi": ("arrears.analytics.cli",),
+}
+_ALL_MODULES = tuple(dict.fromkeys(m for mods in _OWNERS.values() for m in mods))
 
 
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db", envvar="ARREARS_DATABASE_URL", help="Database URL (default sqlite:///./arrears.db)."
-        ),
-    ] = None,
-) -> None:
-    ctx.obj = None  # the AppContext is built lazily from --db by core.cli_support.app_context
+def _new_app() -> typer.Typer:
+    app = typer.Typer(
+        name="arrears",
+        help="Arrears — collections platform (催收管理系统).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def _root(
+        ctx: typer.Context,
+        db: Annotated[
+            str | None,
+            typer.Option(
+                "--db", envvar="ARREARS_DATABASE_URL", help="Database URL (default sqlite:///./arrears.db)."
+            ),
+        ] = None,
+    ) -> None:
+        ctx.obj = None  # the AppContext is built lazily from --db by core.cli_support.app_context
+
+    return app
 
 
-def _wire() -> None:
-    from arrears import demo as demo_cli
-    from arrears.analytics import cli as analytics_cli
-    from arrears.cases import cli as cases_cli
-    from arrears.compliance import cli as compliance_cli
-    from arrears.compliance import screen_cli
-    from arrears.plans import cli as plans_cli
-    from arrears.portfolio import cli as portfolio_cli
-    from arrears.quality import cli as quality_cli
-    from arrears.quality import qc_cli
-    from arrears.scoring import cli as scoring_cli
-    from arrears.security import cli as security_cli
-    from arrears.simulation import cli as simulation_cli
-    from arrears.strategy import cli as strategy_cli
-    from arrears.web import cli as web_cli
-
-    portfolio_cli.register(app)
-    demo_cli.register(app)
-    compliance_cli.register(app)
-    screen_cli.register(app)
-    scoring_cli.register(app)
-    security_cli.register(app)
-    simulation_cli.register(app)
-    strategy_cli.register(app)
-    web_cli.register(app)
-    quality_cli.register(app)
-    cases_cli.register(app)
-    plans_cli.register(app)
-    qc_cli.register(app)
-    analytics_cli.register(app)
+@functools.cache
+def build_app(modules: tuple[str, ...] = _ALL_MODULES) -> typer.Typer:
+    """The `arrears` command with the given feature modules' commands (default: all of them)."""
+    app = _new_app()
+    for name in modules:
+        importlib.import_module(name).register(app)
+    return app
 
 
-_wire()
+def _command_of(argv: list[str]) -> str | None:
+    """The top-level command named on the command line, after the global options (`--db URL`)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--db":
+            i += 2
+            continue
+        if arg.startswith("-"):
+            return None  # --help and the like: the whole command list
+        return arg
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:  # `from arrears.cli import app`: every command, built once
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)
 
 
 def describe_db_error(exc: Exception) -> str:
@@ -80,6 +108,8 @@ def main() -> None:
     """Entry point: domain errors are reported plainly; nothing unexpected prints a stack trace."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        command = _command_of(sys.argv[1:])
+        app = build_app(_OWNERS.get(command, _ALL_MODULES) if command else _ALL_MODULES)
         rc = app(standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)

@@ -6,18 +6,21 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from arrears.core.context import AppContext
+if TYPE_CHECKING:  # the context pulls in SQLAlchemy: imported when a command needs the database
+    from arrears.core.context import AppContext
 
 console = Console(stderr=True)
 
 
 def app_context(ctx: typer.Context) -> AppContext:
+    from arrears.core.context import AppContext
+
     root = ctx.find_root()
     if not isinstance(root.obj, AppContext):
         db = (root.params or {}).get("db")

@@ -623,6 +623,8 @@ def register(app: typer.Typer) -> None:
     """Add the workflow commands to the `qc` and `complaints` groups of arrears.quality.cli."""
     from arrears.quality.cli import complaints_app, qc_app
 
+    if any(c.name == "sample" for c in qc_app.registered_commands):
+        return  # the groups are module-level: a second `arrears` app shares them, already filled
     _register_qc(qc_app)
     _register_complaints(complaints_app)
 
