@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arrears.compliance.normalise import (
@@ -67,3 +67,13 @@ def test_every_view_maps_back_into_the_original(text: str) -> None:
 def test_map_free_word_view_equals_the_exact_one(text: str) -> None:
     # the screener builds the Latin view without its map and builds the map only when a flag needs it
     assert word_text_from_bytes(word_bytes(text)) == word_view(text)[0].encode("ascii")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("cccccc ad")), min_size=200, max_size=600))
+def test_separator_walk_for_long_texts_equals_the_expression(classes: str) -> None:
+    # long texts walk their separator runs instead of running the expression (cjk_view's join test)
+    from arrears.compliance.screening import _CJK_JOIN, _cjk_join_needed
+
+    data = classes.encode("ascii")
+    assert _cjk_join_needed(data) == (_CJK_JOIN.search(data) is not None)

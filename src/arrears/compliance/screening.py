@@ -179,6 +179,8 @@ _FULLWIDTH_PUNCT = (
 _ASCII_LOWER = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
 # A separator run touching a CJK character next to a one-character segment (see cjk_view).
 _CJK_JOIN = re.compile(rb"(?<![^ ])c +[^ ]|c +[^ ](?![^ ])|(?<![^ ])[^ ] +c|[^ ] +c(?![^ ])")
+_SEPARATORS = re.compile(rb" +")
+_LONG_TEXT = 256  # from this many characters, walking the separator runs beats the expression above
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOKEN = re.compile(rb"[^ ]+")
 _ESCAPE = re.compile(r"\\[^xuUN]")
@@ -635,7 +637,7 @@ class _Prepared:
             self.cbytes = b""
             self.scan = wb.decode("latin-1")
             return
-        if (b"c " in classes or b" c" in classes) and _CJK_JOIN.search(classes):
+        if (b"c " in classes or b" c" in classes) and _cjk_join_needed(classes):
             ctext, self.cmap = cjk_view(folded, classes)
             u8 = ctext.encode("utf-8", "surrogatepass")
         self.cbytes = u8.translate(_ASCII_LOWER) if b"U" in classes else u8
@@ -674,6 +676,22 @@ class _Prepared:
 
     def regex_span(self, start: int, end: int) -> tuple[int, int]:
         return self._to_original(start, end)
+
+
+def _cjk_join_needed(classes: bytes) -> bool:
+    """Whether `cjk_view` deletes anything: a separator run touching a CJK character ('c') with a
+    one-character segment on one side. Short texts: one expression (0.2 µs at 60 characters); long
+    ones (transcripts): the separator runs walked one by one (21 µs instead of 51 at 1,000)."""
+    n = len(classes)
+    if n < _LONG_TEXT:
+        return _CJK_JOIN.search(classes) is not None
+    for m in _SEPARATORS.finditer(classes):
+        s, e = m.span()
+        if s == 0 or e == n or (classes[s - 1] != 0x63 and classes[e] != 0x63):
+            continue  # a segment missing on one side, or no CJK character touching the run
+        if s == 1 or classes[s - 2] == 0x20 or e + 1 == n or classes[e + 1] == 0x20:
+            return True
+    return False
 
 
 def _prepare(text: str, force_fold: bool = False) -> _Prepared:
