@@ -1,24 +1,39 @@
 """Arrow in and out of the database in bulk: PostgreSQL over ADBC (binary COPY), SQLite through the
-same SQLite library SQLAlchemy uses.
+same SQLite library SQLAlchemy uses — and, for the nightly snapshot, through ADBC in a child process.
 
 The nightly batch reads a snapshot as Arrow and writes its results back through a staging table;
-row-by-row ORM loops are kept for the reference baseline only. SQLite deliberately does not use the
-ADBC driver: it links its own copy of the SQLite library, and two copies in one process break each
+row-by-row ORM loops are kept for the reference baseline only. This process never loads the ADBC
+SQLite driver: it links its own copy of the SQLite library, and two copies in one process break each
 other's POSIX file locks — SQLite's documented "multiple copies" hazard, which corrupted a WAL
 database here (tests/test_demo.py runs the batch repeatedly in one process to guard against it).
+POSIX locks are per process, so the copy is safe in a process of its own: `read_snapshot` starts a
+child that opens the database read-only through ADBC and sends the tables back as Arrow IPC over a
+pipe, without a Python object per value (the stdlib `sqlite3` path builds one per value).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import json
+import logging
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.engine import Connection, Engine, make_url
 
 BATCH_ROWS = 200_000
+log = logging.getLogger(__name__)
 
 
 def _adbc_postgres(engine: Engine) -> Any:
@@ -52,6 +67,256 @@ def read_arrow(engine: Engine, sql: str) -> pa.Table:
     if not batches:
         return pa.table({c: pa.array([], pa.null()) for c in cols})
     return pa.concat_tables(batches, promote_options="permissive")
+
+
+# --------------------------------------------------------------------------- snapshot in a child process
+
+# The child: only pyarrow and the ADBC SQLite driver's low-level API, run with `python -I -c` (no
+# project import, so nothing in it loads the stdlib `sqlite3`; the driver's DB-API module would import
+# polars, 0.3 CPU-seconds of start-up). All the queries run in ONE read transaction (BEGIN …
+# COMMIT on a read-only connection): under WAL that pins one commit for every table of the snapshot.
+# `batch_rows` is larger than any result, so the driver infers each column's type from all its rows
+# (the default infers from the first 1,024 and fails on a column that is NULL there and text later).
+# Each table goes back as one Arrow IPC stream prefixed by its length in bytes.
+_CHILD = """
+import json, struct, sys
+import adbc_driver_manager as adbc
+import adbc_driver_sqlite
+import pyarrow as pa
+
+req = json.loads(sys.stdin.buffer.read())
+db = adbc_driver_sqlite.connect(req["uri"])
+conn = adbc.AdbcConnection(db)  # autocommit, so the BEGIN below is the only transaction
+
+
+def run(sql, rows=None):
+    stmt = adbc.AdbcStatement(conn)
+    if rows:
+        stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
+    stmt.set_sql_query(sql)
+    stream, _ = stmt.execute_query()
+    table = pa.RecordBatchReader._import_from_c(stream.address).read_all()
+    stmt.close()
+    return table
+
+
+run("PRAGMA busy_timeout = 30000")  # as the engine's connections (timeout=30)
+run("BEGIN")
+tables = [run(sql, req["batch_rows"]) for sql in req["queries"]]
+run("COMMIT")
+conn.close()
+db.close()
+out = sys.stdout.buffer
+for table in tables:
+    size = pa.MockOutputStream()
+    with pa.ipc.new_stream(size, table.schema) as w:
+        w.write_table(table)
+    out.write(struct.pack("<Q", size.size()))
+    with pa.ipc.new_stream(pa.PythonFile(out, mode="w"), table.schema) as w:
+        w.write_table(table)
+out.flush()
+"""
+_CHILD_BATCH_ROWS = 1_000_000_000  # the driver takes a C int
+# SQLite's REAL-to-text conversion differs between library versions (15 significant digits in 3.40,
+# the shortest round trip in 3.53): `CAST(<column> AS TEXT) AS <name>` is therefore rewritten for the
+# child to return REAL values raw, and this process renders them with its own library. Any other way
+# of turning a value into text (`||`, printf, …) is refused, and such a query is read the usual way.
+_TEXT_CAST = re.compile(r"CAST\(\s*([A-Za-z_][\w.]*)\s+AS\s+TEXT\s*\)\s+AS\s+(\w+)", re.IGNORECASE)
+_TEXT_ANY = re.compile(
+    r"\bAS\s+TEXT\b|\|\||\b(?:printf|format|quote|json\w*|group_concat|string_agg)\s*\(", re.I
+)
+_REAL = "__real__"
+
+
+def _child_sql(sql: str) -> tuple[str, list[str]]:
+    """The query as the child runs it, and the columns whose REAL values this process renders."""
+    aliases: list[str] = []
+
+    def split(m: re.Match[str]) -> str:
+        expr, alias = m.group(1), m.group(2)
+        aliases.append(alias)
+        return (
+            f"CASE WHEN typeof({expr}) = 'real' THEN NULL ELSE CAST({expr} AS TEXT) END AS {alias}, "
+            f"CASE WHEN typeof({expr}) = 'real' THEN {expr} END AS {_REAL}{alias}"
+        )
+
+    if _TEXT_ANY.search(_TEXT_CAST.sub("", sql)):
+        raise ValueError("the query turns values into text in a way only this process's SQLite reproduces")
+    return _TEXT_CAST.sub(split, sql), aliases
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine, or None (PostgreSQL, in-memory, URI filenames)."""
+    url = make_url(engine.url)
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    name = url.database or ""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    path = Path(name).resolve()
+    return path if path.is_file() else None
+
+
+class Snapshot:
+    """Several queries read as Arrow tables, for the nightly batch (`read_snapshot`).
+
+    `reader` says how: `adbc-child` (SQLite through ADBC in a child process), `sqlite3` (the stdlib
+    module in this process: the fallback, and in-memory databases) or `adbc-postgresql`."""
+
+    def __init__(self, engine: Engine, queries: Mapping[str, str]) -> None:
+        self.engine, self.queries = engine, dict(queries)
+        self.reader = "adbc-postgresql" if _is_postgres(engine) else "sqlite3"
+        self.fallback_reason: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._reals: list[list[str]] = []
+        path = _sqlite_file(engine)
+        if path is not None:
+            try:
+                self._start(path)
+            except Exception as exc:  # the child could not start: read in this process
+                self._fall_back(exc)
+
+    def _start(self, path: Path) -> None:
+        rewritten = [_child_sql(sql) for sql in self.queries.values()]
+        self._reals = [aliases for _sql, aliases in rewritten]
+        request = {
+            "uri": f"file:{quote(str(path))}?mode=ro",
+            "queries": [sql for sql, _aliases in rewritten],
+            "batch_rows": _CHILD_BATCH_ROWS,
+        }
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(request).encode())
+        self._proc.stdin.close()
+        self.reader = "adbc-child"
+
+    def _fall_back(self, exc: BaseException) -> None:
+        self.reader, self.fallback_reason = "sqlite3", f"{type(exc).__name__}: {exc}".strip()
+        log.warning(
+            "snapshot: the ADBC reader in a child process failed (%s); reading through sqlite3",
+            self.fallback_reason,
+        )
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The tables by name (waits for the child; on any failure of the child, reads them here)."""
+        if self.reader == "adbc-child":
+            try:
+                return self._collect()
+            except Exception as exc:
+                self._fall_back(exc)
+            finally:
+                self.close()
+        return {name: read_arrow(self.engine, sql) for name, sql in self.queries.items()}
+
+    def _collect(self) -> dict[str, pa.Table]:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        raw = []
+        for _ in self.queries:
+            head = proc.stdout.read(8)
+            if len(head) < 8:
+                break
+            (size,) = struct.unpack("<Q", head)
+            data = proc.stdout.read(size)
+            if len(data) < size:
+                break
+            raw.append(data)
+        code = proc.wait()
+        if code != 0 or len(raw) < len(self.queries):
+            raise RuntimeError(f"reader exited with {code}: {self._child_error()}")
+        out = {}
+        with self.engine.connect() as conn:
+            for name, data, reals in zip(self.queries, raw, self._reals, strict=True):
+                table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+                out[name] = _as_sqlite3_reads(table, reals, conn)
+        return out
+
+    def _child_error(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no message"
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+def read_snapshot(engine: Engine, queries: Mapping[str, str]) -> Snapshot:
+    """Start reading the queries as Arrow tables; `.tables()` waits for them. The tables equal what
+    `read_arrow` returns for each query (same values, types and order; chunking may differ).
+
+    On SQLite the child starts at once and the caller can do other work meanwhile. What it sees
+    (R4, nothing half-read): under WAL a reader sees every transaction committed before its read
+    transaction starts and nothing else, whichever process or library it is in — the same commit the
+    stdlib path would see at that moment. Committed frames are in the WAL file and the shared index
+    (-shm) before COMMIT returns, whatever `synchronous` is, so the child sees everything this
+    process committed before starting it; uncommitted work of any connection stays invisible. Its
+    queries share one read transaction (the stdlib path used one per query: the child's view is at
+    least as consistent). The batch's own write transaction begins only after `tables()` returned and
+    the child has exited, so the child never holds a read mark while the batch merges and
+    checkpoints. A read-only connection neither checkpoints nor deletes the WAL when it closes."""
+    return Snapshot(engine, queries)
+
+
+def _as_sqlite3_reads(table: pa.Table, reals: list[str], conn: Connection) -> pa.Table:
+    """The child's table as `read_arrow` would have built it from the stdlib module's rows: REAL
+    values rendered as text by this process's SQLite, all-NULL columns (and every column of an empty
+    result) of type null, as `pa.array` infers from Python None."""
+    for alias in reals:
+        i = table.schema.get_field_index(alias)
+        text = table[alias].combine_chunks().cast(pa.string())
+        table = table.set_column(i, alias, _render_reals(text, table[_REAL + alias], conn))
+        table = table.drop_columns([_REAL + alias])
+    columns = []
+    for col in table.columns:
+        if col.null_count == len(col):
+            col = pa.chunked_array([pa.nulls(len(col))], pa.null())
+        elif pa.types.is_large_string(col.type):
+            col = col.cast(pa.string())
+        columns.append(col)
+    return pa.table(columns, names=table.column_names)
+
+
+def _render_reals(text: pa.Array, reals: pa.ChunkedArray, conn: Connection) -> pa.Array:
+    """`text` with the REAL values filled in as `CAST(value AS TEXT)` of this process's SQLite (once
+    per distinct value, told apart by bit pattern so -0.0 and 0.0 stay distinct)."""
+    if reals.null_count == len(reals):
+        return text
+    valid = np.asarray(pc.is_valid(reals))
+    values = np.asarray(pc.fill_null(reals, 0.0).combine_chunks(), dtype=np.float64)
+    distinct, where = np.unique(values[valid].view(np.int64), return_inverse=True)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    rendered = [
+        cursor.execute("SELECT CAST(? AS TEXT)", (float(v),)).fetchone()[0] for v in distinct.view(np.float64)
+    ]
+    cursor.close()
+    index = np.zeros(len(values), dtype=np.int64)
+    index[valid] = where
+    taken = pc.take(pa.array(rendered, pa.string()), pa.array(index, mask=~valid))
+    return pc.coalesce(text, taken)
 
 
 def write_staging(engine: Engine, table_name: str, data: pa.Table) -> None:

@@ -4,13 +4,16 @@ Steps: ageing and penalty accrual → features → scores → segment, arm and t
 pre-check of the planned contacts → merge. The whole merge is one database transaction, so a batch
 killed halfway leaves nothing partial; running it again for the same date changes nothing (accrual is
 bounded by each account's `accrued_through`, buckets and paths only move when they change, today's
-planned contacts are replaced). Staging: binary COPY into staging tables on PostgreSQL; TEMP tables
-on the merging connection on SQLite. Stage wall and CPU seconds and the rows written per table are
-in the summary (`seconds`, `cpu_seconds`, `written`).
+planned contacts are replaced). Snapshot: ADBC (binary COPY) on PostgreSQL; on SQLite a child process
+reads it through ADBC and hands back Arrow (`read_snapshot`), falling back to the stdlib module.
+Staging: binary COPY into staging tables on PostgreSQL; TEMP tables on the merging connection on
+SQLite. Stage wall and CPU seconds (with the reader's), the rows written per table and the snapshot
+reader are in the summary (`seconds`, `cpu_seconds`, `written`, `snapshot_reader`).
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -25,7 +28,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from arrears.cases.history import history_loader
-from arrears.core.columnar import drop_table, drop_temp, read_arrow, stage_temp, write_staging
+from arrears.core.columnar import drop_table, drop_temp, read_arrow, read_snapshot, stage_temp, write_staging
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
 from arrears.core.money import MINOR_UNITS
@@ -58,6 +61,7 @@ SELECT i.account_id, i.seq, i.due_date, i.principal_due
 FROM instalments i JOIN accounts a ON a.id = i.account_id WHERE a.status = 'active'
 """
 SNAPSHOT_CREDITORS = "SELECT id AS creditor_id, code AS creditor, rule_pack FROM creditors"
+SNAPSHOT = {"accounts": SNAPSHOT_ACCOUNTS, "schedule": SNAPSHOT_SCHEDULE, "creditors": SNAPSHOT_CREDITORS}
 SNAPSHOT_MODEL_INPUTS = """
 SELECT id, loan_amount, CAST(annual_rate AS TEXT) AS annual_rate, contract_date
 FROM accounts WHERE status = 'active'
@@ -83,8 +87,9 @@ class BatchSummary:
     score_source: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     run_id: int | None = None
-    cpu_seconds: dict[str, float] = field(default_factory=dict)  # process CPU per stage
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU per stage, this process + its children
     written: dict[str, int] = field(default_factory=dict)  # rows inserted or updated per table
+    snapshot_reader: str = ""  # adbc-child, sqlite3 (fallback or in-memory database), adbc-postgresql
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -95,29 +100,35 @@ class BatchSummary:
 Progress = Callable[[str], None]
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its exited children (the snapshot reader)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 class _Stages:
     """Wall and CPU seconds per stage, into the summary."""
 
     def __init__(self, summary: BatchSummary, step: Progress) -> None:
         self.summary, self.step = summary, step
-        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+        self.wall0, self.cpu0 = time.perf_counter(), _cpu()
         self.name: str | None = None
 
     def start(self, name: str, label: str) -> None:
         self.stop()
         self.step(label)
-        self.name, self.wall, self.cpu = name, time.perf_counter(), time.process_time()
+        self.name, self.wall, self.cpu = name, time.perf_counter(), _cpu()
 
     def stop(self) -> None:
         if self.name is not None:
             self.summary.seconds[self.name] = round(time.perf_counter() - self.wall, 3)
-            self.summary.cpu_seconds[self.name] = round(time.process_time() - self.cpu, 3)
+            self.summary.cpu_seconds[self.name] = round(_cpu() - self.cpu, 3)
             self.name = None
 
     def finish(self) -> None:
         self.stop()
         self.summary.seconds["total"] = round(time.perf_counter() - self.wall0, 3)
-        self.summary.cpu_seconds["total"] = round(time.process_time() - self.cpu0, 3)
+        self.summary.cpu_seconds["total"] = round(_cpu() - self.cpu0, 3)
 
 
 def _latest_run(conn: Connection) -> date | None:
@@ -153,12 +164,21 @@ def run_batch(
 
     stages = _Stages(summary, on_step or (lambda _s: None))
     stages.start("snapshot", "snapshot")
-    accounts = read_arrow(ctx.engine, SNAPSHOT_ACCOUNTS)
-    schedule = read_arrow(ctx.engine, SNAPSHOT_SCHEDULE)
-    creditors = conform(read_arrow(ctx.engine, SNAPSHOT_CREDITORS), CREDITOR_SCHEMA)
     loader = history if history is not None else history_loader(ctx.keys)
-    with ctx.engine.connect() as conn:
-        contact_log = loader(conn, as_of)
+    # Ordering (R4): the latest-run check above, then the snapshot, then — only once every table is
+    # here and the SQLite reader process has exited — the merge's one write transaction. Accounts,
+    # schedule and creditors come from one read transaction: on SQLite a child process reads them
+    # through ADBC (see `read_snapshot`: under WAL it sees exactly the commits this process would see
+    # when it starts, and nothing uncommitted); the contact log is read here meanwhile, in its own read
+    # transaction as before. Nothing is locked between snapshot and merge, as before: the merge's
+    # updates are relative (penalty + accrued) and bounded by `accrued_through`.
+    with read_snapshot(ctx.engine, SNAPSHOT) as snapshot:
+        with ctx.engine.connect() as conn:
+            contact_log = loader(conn, as_of)
+        tables = snapshot.tables()
+    summary.snapshot_reader = snapshot.reader
+    accounts, schedule = tables["accounts"], tables["schedule"]
+    creditors = conform(tables["creditors"], CREDITOR_SCHEMA)
 
     stages.start("ageing", "ageing")
     con = _duckdb() if engine == "duckdb" else None
