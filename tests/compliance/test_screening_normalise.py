@@ -77,3 +77,21 @@ def test_separator_walk_for_long_texts_equals_the_expression(classes: str) -> No
 
     data = classes.encode("ascii")
     assert _cjk_join_needed(data) == (_CJK_JOIN.search(data) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab*k.I 1-'你")), max_size=40))
+def test_word_positions_equal_the_exact_map(text: str) -> None:
+    # the screener finds a Latin-view position's place in the text without building the view's map
+    from arrears.compliance.screening import _prepare
+
+    prep = _prepare(text, force_fold=True)
+    view, mapping = word_view(prep.folded)
+    if (
+        prep.wb == b"  "
+    ):  # no Latin letter: the screener leaves the Latin view empty (digits alone match nothing)
+        return
+    assert prep.wb.decode("ascii") == view
+    for p, ch in enumerate(view):
+        if ch != " ":
+            assert prep._word_pos(p) == mapping[p]

@@ -89,6 +89,7 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick
+import numpy as np
 import yaml
 
 from arrears.compliance.normalise import (
@@ -102,7 +103,6 @@ from arrears.compliance.normalise import (
     trad_to_simp,
     word_text,
     word_text_from_bytes,
-    word_view_from_bytes,
 )
 from arrears.core.errors import ValidationFailed
 
@@ -182,7 +182,7 @@ _CJK_JOIN = re.compile(rb"(?<![^ ])c +[^ ]|c +[^ ](?![^ ])|(?<![^ ])[^ ] +c|[^ ]
 _SEPARATORS = re.compile(rb" +")
 _LONG_TEXT = 256  # from this many characters, walking the separator runs beats the expression above
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TOKEN = re.compile(rb"[^ ]+")
+_EDGE_STARS = re.compile(rb"(?<![^ ])\*+|\*+(?![^ ])")  # '*' runs at a token's edge: emphasis
 _ESCAPE = re.compile(r"\\[^xuUN]")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _SLOT = re.compile(r"\{([a-z_]+)\}")
@@ -604,18 +604,14 @@ class _Prepared:
         "scan",
         "wb",
         "wbytes",
-        "wexact",
         "wlen",
-        "wmap",
-        "wstarts",
+        "wpos",
     )
 
     def __init__(self, folded: str, fmap: list[int] | None) -> None:
         self.folded = folded
         self.fmap = fmap
-        self.wmap: list[int] | None = None
-        self.wexact = False
-        self.wstarts: list[int] | None = None
+        self.wpos: Any = None  # positions of the view's token characters in the folded text
         self.cmap: list[int] | None = None
         u8 = folded.encode("utf-8", "surrogatepass")
         ascii_only = len(u8) == len(folded)
@@ -627,7 +623,6 @@ class _Prepared:
             # '*' at token edges and spaced-out letters ("s b", "k i l l") need the exact word view
             if b"*" in wb or SINGLE_RUN.search(wb):
                 wb = word_text_from_bytes(wbytes)
-                self.wexact = True  # positions need the exact map, built on first use
         else:  # no Latin letter: no Latin key can match (none is made of digits alone)
             wbytes, wb = b"", b"  "
         self.wbytes = wbytes
@@ -650,15 +645,15 @@ class _Prepared:
 
     def _word_pos(self, p: int) -> int:
         """Position in the folded text of the token character at word-view position p."""
-        if self.wexact:
-            if self.wmap is None:
-                self.wmap = word_view_from_bytes(self.wbytes)[1]
-            return self.wmap[p]
-        if self.wstarts is None:  # plain view: tokens joined by single spaces, in order
-            self.wstarts = [m.start() for m in _TOKEN.finditer(self.wbytes)]
-        token = self.wb.count(b" ", 0, p) - 1
-        token_start = self.wb.rfind(b" ", 0, p) + 1
-        return self.wstarts[token] + (p - token_start)
+        # The view's token characters are, in order, the non-space bytes of the word bytes once '*'
+        # runs at token edges are blanked (joining one-letter runs only removes spaces between
+        # them), so the k-th token character of the view is the k-th of those bytes.
+        if self.wpos is None:
+            src = self.wbytes
+            if b"*" in src:
+                src = _EDGE_STARS.sub(_blank, src)
+            self.wpos = np.flatnonzero(np.frombuffer(src, dtype=np.uint8) != 0x20)
+        return int(self.wpos[p - self.wb.count(b" ", 0, p)])
 
     def word_span(self, key_start: int, key_end: int) -> tuple[int, int]:
         """Original span of a padded Latin key found at scan[key_start:key_end]."""
@@ -692,6 +687,10 @@ def _cjk_join_needed(classes: bytes) -> bool:
         if s == 1 or classes[s - 2] == 0x20 or e + 1 == n or classes[e + 1] == 0x20:
             return True
     return False
+
+
+def _blank(m: re.Match[bytes]) -> bytes:
+    return b" " * (m.end() - m.start())
 
 
 def _prepare(text: str, force_fold: bool = False) -> _Prepared:
