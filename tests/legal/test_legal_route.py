@@ -27,12 +27,15 @@ from arrears.legal.casefile import verify_casefile
 from arrears.legal.stages import StageError, check_transition
 from arrears.security.models import AuditEvent
 from arrears.web.app import create_app
+from tests.conftest import REQUIRE_SERVICES
 from tests.plans.helpers import account, add_user, at
 from tests.security.world import World
 
 
 def _pdf_text(data: bytes) -> str:
     if not shutil.which("pdftotext"):
+        if REQUIRE_SERVICES:  # CI installs it (.ci/run): there a missing tool is a failure, not a skip
+            pytest.fail("pdftotext (poppler-utils) is not installed")
         pytest.skip("pdftotext (poppler-utils) is not installed")
     return subprocess.run(
         ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
