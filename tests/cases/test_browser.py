@@ -4,19 +4,11 @@ errors are allowed (a Content-Security-Policy violation fails the test)."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from arrears.core.clock import fixed_clock
-from arrears.core.context import AppContext
-from arrears.core.migrate import upgrade
-from arrears.web.app import create_app
-from tests.browser_support import ARGS, CHROMIUM, OUTPUT, free_port
-from tests.conftest import FIXED_NOW
+from tests.browser_support import ARGS, CHROMIUM, OUTPUT, browser_context, serve
 from tests.security.world import PASSWORD, World, build_world
 
 pytestmark = pytest.mark.browser
@@ -24,35 +16,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, World]]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("ARREARS_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import uvicorn
-
-    tmp = tmp_path_factory.mktemp("cases-browser")
-    ctx = AppContext(
-        database_url=f"sqlite:///{tmp / 'web.db'}",
-        key_file=tmp / "keys" / "web.key",
-        clock=fixed_clock(FIXED_NOW),
-    )
-    upgrade(ctx.engine)
-    world = build_world(ctx)  # 09:30 UTC = 17:30 in Shanghai: calls are allowed
-    port = free_port()
-    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    srv.should_exit = True
-    thread.join(timeout=10)
-    ctx.dispose()
+    with browser_context(tmp_path_factory.mktemp("cases-browser")) as ctx:
+        world = build_world(ctx)  # 09:30 UTC = 17:30 in Shanghai: calls are allowed
+        with serve(ctx) as url:
+            yield url, world
 
 
 @pytest.mark.parametrize(

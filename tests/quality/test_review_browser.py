@@ -3,75 +3,34 @@ the app serves, under the app's Content-Security-Policy, with no console error (
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from arrears.core.clock import fixed_clock
-from arrears.core.context import AppContext
 from arrears.core.db import transaction
-from arrears.core.migrate import upgrade
 from arrears.quality import review
-from arrears.web.app import create_app
+from tests.browser_support import ARGS, CHROMIUM, OUTPUT, browser_context, serve
 from tests.conftest import FIXED_NOW
 from tests.quality.review_world import GOOD_ZH, NO_RANDOM, THREAT_ZH, build_qc_world, line
 from tests.security.world import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("ARREARS_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import uvicorn
-
-    tmp = tmp_path_factory.mktemp("qc-browser")
-    ctx = AppContext(database_url=f"sqlite:///{tmp / 'web.db'}", key_file=tmp / "keys" / "web.key",
-                     clock=fixed_clock(FIXED_NOW))  # fmt: skip
-    upgrade(ctx.engine)
-    qw = build_qc_world(ctx)
-    t0 = FIXED_NOW - timedelta(days=1)
-    qw.import_lines(
-        [line("b-1", qw.w.cases["A1"], t0, THREAT_ZH), line("b-2", qw.w.cases["A2"], t0, GOOD_ZH)]
-    )
-    with transaction(ctx.sessions) as s:
-        review.run_round(s, qw.p("qc"), period_start=t0.date(), period_end=FIXED_NOW.date(), now=FIXED_NOW,
-                         seed="b", settings=NO_RANDOM)  # fmt: skip
-    port = _free_port()
-    config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    ctx.dispose()
+    with browser_context(tmp_path_factory.mktemp("qc-browser")) as ctx:
+        qw = build_qc_world(ctx)
+        t0 = FIXED_NOW - timedelta(days=1)
+        qw.import_lines(
+            [line("b-1", qw.w.cases["A1"], t0, THREAT_ZH), line("b-2", qw.w.cases["A2"], t0, GOOD_ZH)]
+        )
+        with transaction(ctx.sessions) as s:
+            review.run_round(s, qw.p("qc"), period_start=t0.date(), period_end=FIXED_NOW.date(), now=FIXED_NOW,
+                             seed="b", settings=NO_RANDOM)  # fmt: skip
+        with serve(ctx) as url:
+            yield url
 
 
 @pytest.mark.parametrize(
