@@ -28,6 +28,8 @@ SYSTEM = "cli:qc"
 As = Annotated[str | None, typer.Option("--as", help="Act as this user (username).")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Items = Annotated[list[str] | None, typer.Option(help="Scorecard item id (repeatable).")]
+Passed = Annotated[list[str] | None, typer.Option("--pass", help="Item passed (repeatable).")]
+Failed = Annotated[list[str] | None, typer.Option("--fail", help="Item failed (repeatable).")]
 
 
 def actor(session: Session, username: str | None, *, required: bool = False) -> Principal:
@@ -307,8 +309,8 @@ def _register_qc(qc: typer.Typer) -> None:
         review_id: int,
         feedback: Annotated[str, typer.Option(help="Feedback to the collector.")],
         as_user: As = None,
-        passed: Annotated[list[str] | None, typer.Option("--pass", help="Item passed (repeatable).")] = None,
-        failed: Annotated[list[str] | None, typer.Option("--fail", help="Item failed (repeatable).")] = None,
+        passed: Passed = None,
+        failed: Failed = None,
     ) -> None:
         """Confirm or overturn the machine's findings and send feedback.
 
@@ -345,8 +347,8 @@ def _register_qc(qc: typer.Typer) -> None:
         review_id: int,
         note: Annotated[str, typer.Option(help="The reasons for the decision.")],
         as_user: As = None,
-        passed: Annotated[list[str] | None, typer.Option("--pass", help="Item passed (repeatable).")] = None,
-        failed: Annotated[list[str] | None, typer.Option("--fail", help="Item failed (repeatable).")] = None,
+        passed: Passed = None,
+        failed: Failed = None,
     ) -> None:
         """A QC lead (or manager) decides every appealed item."""
         from arrears.quality.review import arbitrate
@@ -396,8 +398,8 @@ def _register_qc(qc: typer.Typer) -> None:
         calibration_id: int,
         interaction: Annotated[int, typer.Option(help="The interaction scored.")],
         as_user: As = None,
-        passed: Annotated[list[str] | None, typer.Option("--pass")] = None,
-        failed: Annotated[list[str] | None, typer.Option("--fail")] = None,
+        passed: Passed = None,
+        failed: Failed = None,
     ) -> None:
         """Submit one inspector's blind scoring of one interaction (final once submitted)."""
         from arrears.quality.review import submit_calibration
