@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from arrears.core.cli_support import app_context, print_json
+from arrears.security.operators import acting_user
 
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 As = Annotated[str | None, typer.Option("--as", help="Read as this user (a team lead sees their team).")]
@@ -56,11 +57,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The rates over one period, per team, collector or overall."""
         from arrears.analytics.service import kpis
-        from arrears.quality.qc_cli import actor
 
         app_ = app_context(ctx)
         with app_.sessions() as s:
-            rows = [r.to_dict() for r in kpis(s, actor(s, as_user), start=_date(start, "--from"), end=_date(end, "--to"),
+            rows = [r.to_dict() for r in kpis(s, acting_user(s, as_user, system="cli:kpi"), start=_date(start, "--from"), end=_date(end, "--to"),
                                               by=by, currency=currency.upper(), creditor=creditor)]  # fmt: skip
         if as_json:
             for r in rows:
@@ -81,11 +81,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The rates period by period: the trend over time."""
         from arrears.analytics.service import series
-        from arrears.quality.qc_cli import actor
 
         app_ = app_context(ctx)
         with app_.sessions() as s:
-            periods = series(s, actor(s, as_user), start=_date(start, "--from"), end=_date(end, "--to"),
+            periods = series(s, acting_user(s, as_user, system="cli:kpi"), start=_date(start, "--from"), end=_date(end, "--to"),
                              granularity=granularity, by=by, currency=currency.upper())  # type: ignore[arg-type]  # fmt: skip
         if as_json:
             for p in periods:
@@ -106,12 +105,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The scorecard items most often failed: after review, and by the machine."""
         from arrears.analytics.service import most_failed
-        from arrears.quality.qc_cli import actor
 
         app_ = app_context(ctx)
         with app_.sessions() as s:
             found = most_failed(
-                s, actor(s, as_user), start=_date(start, "--from"), end=_date(end, "--to"), limit=limit
+                s,
+                acting_user(s, as_user, system="cli:kpi"),
+                start=_date(start, "--from"),
+                end=_date(end, "--to"),
+                limit=limit,
             )
         if as_json:
             print_json(found)
@@ -133,11 +135,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A QC round judged by effect: the rates of the collectors it sampled, and its QC figures."""
         from arrears.analytics.service import list_rounds, round_results
-        from arrears.quality.qc_cli import actor
 
         app_ = app_context(ctx)
         with app_.sessions() as s:
-            who = actor(s, as_user)
+            who = acting_user(s, as_user, system="cli:kpi")
             if round_id is None:
                 rounds = list_rounds(s, who)
                 for r in rounds:

@@ -5,7 +5,6 @@ Operators act as the system principal `cli:<os user>`; what they change is audit
 
 from __future__ import annotations
 
-import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -21,15 +20,7 @@ from arrears.documents.storage import store_for
 from arrears.plans import service
 from arrears.plans.authority import AUTHORITY_ROLES
 from arrears.portfolio.models import Creditor
-from arrears.security.principal import Principal
-
-
-def _operator() -> Principal:
-    try:
-        who = getpass.getuser()
-    except Exception:  # no login name in some containers
-        who = "operator"
-    return Principal.system(f"cli:{who}")
+from arrears.security.operators import operator
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +44,7 @@ def register(app: typer.Typer) -> None:
             raise fail(f"{file}: cannot read ({exc.strerror})") from None
         try:
             with transaction(actx.sessions) as session:
-                counts = service.load_limits(session, _operator(), text, str(file), at=actx.clock())
+                counts = service.load_limits(session, operator(), text, str(file), at=actx.clock())
         except ArrearsError as exc:
             raise fail(exc.message) from None
         print_json({"loaded": counts})
@@ -87,7 +78,7 @@ def register(app: typer.Typer) -> None:
         try:
             with transaction(actx.sessions) as session:
                 changes = service.evaluate_plans(
-                    session, as_of=day, at=now, actor=_operator(), store=store_for(actx)
+                    session, as_of=day, at=now, actor=operator(), store=store_for(actx)
                 )
         except ArrearsError as exc:
             raise fail(exc.message) from None
@@ -125,7 +116,7 @@ def register(app: typer.Typer) -> None:
         try:
             with transaction(actx.sessions) as session:
                 row = documents.set_letterhead(
-                    session, _operator(), creditor, phone=phone, at=actx.clock(), email=email,
+                    session, operator(), creditor, phone=phone, at=actx.clock(), email=email,
                     address_zh=address_zh, address_en=address_en, website=website,
                     repayment_zh=repayment_zh, repayment_en=repayment_en,
                 )  # fmt: skip

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arrears.core.cli_support import app_context, console, fail, print_json
 from arrears.core.db import transaction
-from arrears.core.errors import ValidationFailed
-from arrears.security.models import User
+from arrears.security.operators import acting_user
 from arrears.security.principal import Principal
 
 SYSTEM = "cli:qc"
@@ -33,14 +31,7 @@ Failed = Annotated[list[str] | None, typer.Option("--fail", help="Item failed (r
 
 
 def actor(session: Session, username: str | None, *, required: bool = False) -> Principal:
-    if not username:
-        if required:
-            raise ValidationFailed("--as: name the user this step is recorded for")
-        return Principal.system(SYSTEM)
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active:
-        raise ValidationFailed(f"--as: no active user {username!r}")
-    return Principal.of(user)
+    return acting_user(session, username, system=SYSTEM, required=required)
 
 
 def _date(value: str | None, name: str) -> date | None:

@@ -6,7 +6,6 @@ Commands run by an operator with shell access to the deployment act as the syste
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
@@ -15,15 +14,8 @@ from rich.table import Table
 from arrears.core.cli_support import app_context, console, fail, print_json
 from arrears.core.db import transaction
 from arrears.core.errors import ArrearsError
-from arrears.security.principal import ROLES, Principal
-
-
-def _operator() -> Principal:
-    try:
-        who = getpass.getuser()
-    except Exception:  # no login name in some containers
-        who = "operator"
-    return Principal.system(f"cli:{who}")
+from arrears.security.operators import operator
+from arrears.security.principal import ROLES
 
 
 def register(app: typer.Typer) -> None:
@@ -93,7 +85,7 @@ def register(app: typer.Typer) -> None:
             with transaction(actx.sessions) as session:
                 user = create_user(
                     session,
-                    _operator(),
+                    operator(),
                     username=name,
                     role=role,
                     password=pw,
@@ -131,7 +123,7 @@ def register(app: typer.Typer) -> None:
                     "active": u.active,
                     "language": u.language,
                 }
-                for u, team in list_users(session, _operator())
+                for u, team in list_users(session, operator())
             ]
         if as_json:
             for row in rows:
@@ -199,7 +191,7 @@ def register(app: typer.Typer) -> None:
         from arrears.security.service import rotate_keys
 
         actx = app_context(ctx)
-        result = rotate_keys(actx, _operator(), retire_old=not keep_old)
+        result = rotate_keys(actx, operator(), retire_old=not keep_old)
         for column, count in result.reencrypted.items():
             console.print(f"{column}: {count} re-encrypted")
         console.print(f"current key {result.new_key}; retired: {', '.join(result.retired) or 'none'}")
