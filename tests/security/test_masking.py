@@ -34,6 +34,28 @@ def test_scrub_free_text_keeps_dates_and_amounts() -> None:
     assert "2026-11-28" in out and "1234.50" in out and "138****5678" in out
 
 
+def test_scrub_keeps_hex_identifiers_whole() -> None:
+    # A request id whose digit run looks like a phone number, a UUID ending in 12 digits, a hash.
+    ids = ("23ac733cf7a6416799294b3420bb2ca4", "550e8400-e29b-41d4-a716-446655440000", "a" + "1" * 39)
+    line = "request " + ", ".join(ids) + " for 13812345678"
+    out = scrub(line)
+    for ident in ids:
+        assert ident in out
+    assert "138****5678" in out and "13812345678" not in out
+    # Not identifiers: digits glued to ordinary words are still masked; a bare 12-digit run too.
+    assert scrub("debtor13812345678") == "debtor138****5678"
+    assert "446655440000" not in scrub("ref 446655440000")
+
+
+@given(
+    st.text(alphabet="0123456789abcdef", min_size=16, max_size=40).filter(
+        lambda s: any(c.isalpha() for c in s)
+    )
+)
+def test_scrub_never_changes_a_hex_token(token: str) -> None:
+    assert scrub(f"id {token} end") == f"id {token} end"
+
+
 def test_log_records_are_scrubbed(caplog: object) -> None:
     logger = logging.getLogger("arrears.test.masking")
     records: list[str] = []

@@ -62,11 +62,31 @@ _PHONE = re.compile(
 )
 
 
-def scrub(text: str) -> str:
-    """Mask anything that looks like personal data in free text (logs, error messages)."""
+# Machine identifiers (request ids, hashes, UUIDs) are hex with at least one letter; their digit runs
+# are not phone numbers, and masking them would break the id an operator searches the log for.
+_HEX_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|(?=[0-9]*[a-fA-F])[0-9a-fA-F]{16,})(?![0-9A-Za-z])"
+)
+
+
+def _scrub_part(text: str) -> str:
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
     text = _NATIONAL_ID.sub(lambda m: mask_national_id(m.group(0)), text)
     return _PHONE.sub(lambda m: mask_phone(re.sub(r"[ ().-]", "", m.group(0))), text)
+
+
+def scrub(text: str) -> str:
+    """Mask anything that looks like personal data in free text (logs, error messages); hex identifiers
+    are left whole."""
+    out: list[str] = []
+    pos = 0
+    for m in _HEX_ID.finditer(text):
+        out.append(_scrub_part(text[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_scrub_part(text[pos:]))
+    return "".join(out)
 
 
 class PiiLogFilter(logging.Filter):
