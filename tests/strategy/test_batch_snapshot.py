@@ -1,11 +1,15 @@
 """The nightly snapshot read on SQLite by a child process through ADBC (`read_snapshot`): the same
 tables as the stdlib `sqlite3` read in this process, the same committed data, and a logged fall-back
-to the stdlib read when the child fails."""
+to the stdlib read when the child fails. Likewise the staging rows written by a child into a scratch
+file (`ScratchStaging`): the same values and storage classes as TEMP tables, and a logged fall-back."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
+import sys
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +19,7 @@ from sqlalchemy.engine import Engine
 from tests.strategy.test_batch_baseline import QUERIES, _state
 
 from arrears.core import columnar
-from arrears.core.columnar import read_arrow, read_snapshot
+from arrears.core.columnar import ScratchStaging, read_arrow, read_snapshot, stage_temp
 from arrears.core.db import make_engine
 from arrears.core.migrate import upgrade
 from arrears.strategy.batch import run_batch
@@ -133,13 +137,93 @@ def test_in_memory_database_reads_in_process(caplog) -> None:
     assert tables["one"]["x"].to_pylist() == [1]
 
 
+STAGED = {
+    # sorted unique ids (the rowid), every Arrow type the batch stages, NULLs in each
+    "keyed": pa.table(
+        {
+            "id": pa.array(range(1, 2_001), pa.int64()),
+            "n8": pa.array([i % 3 if i % 7 else None for i in range(2_000)], pa.int8()),
+            "n32": pa.array([None if i % 5 == 0 else i * 1_000 for i in range(2_000)], pa.int32()),
+            "big": pa.array([(2**62 + i) * (-1) ** i for i in range(2_000)], pa.int64()),
+            "ratio": pa.array([None if i % 9 == 0 else i / 7 for i in range(2_000)], pa.float64()),
+            "text": pa.array([["催收", "Zoë", "", None][i % 4] for i in range(2_000)], pa.string()),
+            "flag": pa.array([None if i % 11 == 0 else i % 2 == 0 for i in range(2_000)], pa.bool_()),
+            "day": pa.array(
+                [date(2026, 11, 1 + i % 28) if i % 3 else None for i in range(2_000)], pa.date32()
+            ),
+        }
+    ),
+    # ids neither sorted nor unique: an index instead of the rowid
+    "loose": pa.table({"id": pa.array([3, 1, 2, 2], pa.int64()), "v": pa.array(["c", "a", "b", "b2"])}),
+    "empty": pa.table({"id": pa.array([], pa.int64()), "v": pa.array([], pa.string())}),
+}
+
+
+def _staged_rows(conn: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
+    cols = [r[1] for r in conn.execute(f"PRAGMA {table.split('.')[0]}.table_info({table.split('.')[1]})")]
+    select = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+    return conn.execute(f"SELECT {select} FROM {table} ORDER BY rowid").fetchall()
+
+
+def _stage_both(tmp_path: Path) -> tuple[ScratchStaging, dict[str, list[object]], dict[str, list[object]]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
+    with ScratchStaging() as staging:
+        for name, data in STAGED.items():
+            staging.add(name, data)
+        with engine.connect() as conn:
+            staging.attach(conn)
+            names = staging.names()
+            with conn.begin():
+                staging.stage_into(conn)
+                raw = conn.connection.driver_connection
+                child = {name: _staged_rows(raw, names[name]) for name in STAGED}
+                for name, data in STAGED.items():
+                    stage_temp(conn, "ref_" + name, data)
+                temp = {name: _staged_rows(raw, "temp.ref_" + name) for name in STAGED}
+                indexes = {
+                    r[1] for r in raw.execute(f"PRAGMA {names['loose'].split('.')[0]}.index_list(loose)")
+                }
+            staging.detach(conn)
+        scratch = staging.path
+    assert not scratch.exists() and not scratch.parent.exists()  # the scratch file goes with it
+    assert "ix_loose_id" in indexes
+    engine.dispose()
+    return staging, child, temp
+
+
+def test_child_staging_equals_temp_staging(tmp_path) -> None:
+    staging, child, temp = _stage_both(tmp_path)
+    assert staging.writer == "adbc-child", staging.fallback_reason
+    assert staging.names()["keyed"] == "stage.keyed"
+    for name in STAGED:
+        assert child[name] == temp[name], name
+    assert len(child["keyed"]) == 2_000 and child["empty"] == []
+    first = child["keyed"][1]  # (value, storage class) pairs: text dates, 0/1 booleans, REALs
+    assert first[-2:] == ("2026-11-02", "text") and first[-4:-2] == (0, "integer")
+
+
+def test_a_failing_staging_child_falls_back_to_temp_tables_with_a_logged_reason(
+    tmp_path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setattr(columnar, "_WRITER", "import sys; sys.stdin.buffer.read(); sys.exit('writer broke')")
+    with caplog.at_level(logging.WARNING, logger="arrears.core.columnar"):
+        staging, child, temp = _stage_both(tmp_path)
+    assert staging.writer == "sqlite3" and "writer broke" in (staging.fallback_reason or "")
+    assert "writer broke" in caplog.text and staging.names()["keyed"] == "temp.keyed"
+    for name in STAGED:
+        assert child[name] == temp[name], name
+
+
 @pytest.mark.slow
 def test_batch_with_the_child_reader_equals_the_batch_with_the_stdlib_reader(tmp_path, monkeypatch) -> None:
     p = portfolio(400, seed=5)
     states, readers = [], []
-    for name in ("child", "stdlib"):
+    for name in ("child", "stdlib", "temp-staging"):
         if name == "stdlib":
             monkeypatch.setattr(columnar, "_CHILD", "import sys; sys.exit('forced')")
+        if name == "temp-staging":
+            monkeypatch.undo()
+            monkeypatch.setattr(columnar, "_WRITER", "import sys; sys.exit('forced')")
         db = tmp_path / f"{name}.db"
         ctx = context(f"sqlite:///{db}", tmp_path / "k.key")
         upgrade(ctx.engine)
@@ -150,11 +234,38 @@ def test_batch_with_the_child_reader_equals_the_batch_with_the_stdlib_reader(tmp
         con.commit()
         con.close()
         for day in (DAY1, DAY2):
-            readers.append(run_batch(ctx, day).snapshot_reader)
+            summary = run_batch(ctx, day)
+            readers.append(f"{summary.snapshot_reader}/{summary.staging_writer}")
         ctx.dispose()
         states.append(_state(db))
-    assert readers == ["adbc-child", "adbc-child", "sqlite3", "sqlite3"]
-    child, stdlib = states
+    assert readers == ["adbc-child/adbc-child"] * 2 + ["sqlite3/adbc-child"] * 2 + ["adbc-child/sqlite3"] * 2
+    child, stdlib, temp = states
     assert len(child["planned contacts"]) > 100
     for name in QUERIES:
-        assert child[name] == stdlib[name], name
+        assert child[name] == stdlib[name] == temp[name], name
+
+
+def test_a_batch_without_a_live_model_does_not_load_the_model_libraries(tmp_path) -> None:
+    # Asking the registry whether a model is live must not cost the import of LightGBM and
+    # scikit-learn (over a second): the batch runs in a fresh interpreter and reports what it loaded.
+    script = f"""
+import sys
+from pathlib import Path
+from bench.bench_batch import DAY1, context, load, portfolio
+from arrears.core.migrate import upgrade
+from arrears.strategy.batch import run_batch
+db = Path({str(tmp_path / "b.db")!r})
+ctx = context(f"sqlite:///{{db}}", Path({str(tmp_path / "k.key")!r}))
+upgrade(ctx.engine)
+load(db, portfolio(50, seed=3), ctx.keys)
+summary = run_batch(ctx, DAY1)
+print(summary.score_source, sorted(m for m in ("lightgbm", "sklearn") if m in sys.modules))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert out.stdout.split() == ["prior:dpd-logistic", "[]"], out.stderr

@@ -17,12 +17,13 @@ import gc
 import json
 import logging
 import re
+import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -281,6 +282,222 @@ def read_snapshot(engine: Engine, queries: Mapping[str, str]) -> Snapshot:
     return Snapshot(engine, queries)
 
 
+# --------------------------------------------------------------------------- staging in a child process
+
+# The writer: reads (name, DDL, Arrow IPC stream) triples from stdin as the batch produces them and
+# ingests each into a scratch database file of its own through ADBC (values bound in C, no Python
+# object per value). The file is never the live database, and this process attaches it only after
+# the child has closed it and exited: the two SQLite copies never have one file open at once.
+_WRITER = """
+import json, struct, sys
+import adbc_driver_manager as adbc
+import adbc_driver_sqlite
+import pyarrow as pa
+
+inp = sys.stdin.buffer
+path = inp.read(struct.unpack("<Q", inp.read(8))[0]).decode()
+db = adbc_driver_sqlite.connect(path)
+conn = adbc.AdbcConnection(db)
+
+
+def run(sql):
+    stmt = adbc.AdbcStatement(conn)
+    stmt.set_sql_query(sql)
+    stmt.execute_update()
+    stmt.close()
+
+
+run("PRAGMA journal_mode = OFF")  # a scratch file: the batch deletes it if anything fails
+run("PRAGMA synchronous = OFF")
+while head := inp.read(8):
+    req = json.loads(inp.read(struct.unpack("<Q", head)[0]))
+    run(req["create"])
+    table = pa.ipc.open_stream(pa.PythonFile(inp, mode="r")).read_all()
+    stmt = adbc.AdbcStatement(conn)
+    stmt.set_options(**{"adbc.ingest.target_table": req["name"], "adbc.ingest.mode": "adbc.ingest.mode.append"})
+    stmt.bind_stream(table.to_reader())
+    stmt.execute_update()
+    stmt.close()
+    for sql in req["after"]:
+        run(sql)
+conn.close()
+db.close()
+"""
+
+
+def _staging_columns(data: pa.Table) -> tuple[str, bool]:
+    """Column definitions for staging rows, and whether `id` is the INTEGER PRIMARY KEY (the rowid):
+    it is when the rows are sorted and unique by it, so no separate index is needed."""
+    keyed = "id" in data.schema.names and _sorted_unique(data["id"])
+    columns = ", ".join(
+        f'"{f.name}" {_sqlite_type(f.type)}' + (" PRIMARY KEY" if keyed and f.name == "id" else "")
+        for f in data.schema
+    )
+    return columns, keyed
+
+
+def _staging_ddl(table_name: str, data: pa.Table) -> dict[str, Any]:
+    """The child's request for one table: its name, CREATE TABLE, and what to run after the rows are in."""
+    columns, keyed = _staging_columns(data)
+    after = (
+        [f"CREATE INDEX ix_{table_name}_id ON {table_name} (id)"]
+        if "id" in data.schema.names and not keyed
+        else []
+    )
+    return {"name": table_name, "create": f"CREATE TABLE {table_name} ({columns})", "after": after}
+
+
+def _bindable(data: pa.Table) -> pa.Table:
+    """The rows with the values SQLite receives from `stage_temp`: dates and times as ISO text,
+    booleans as 0/1."""
+    columns = []
+    for col in data.columns:
+        if pa.types.is_date(col.type) or pa.types.is_time(col.type):
+            col = pc.cast(col, pa.string())
+        elif pa.types.is_boolean(col.type):
+            col = pc.cast(col, pa.int8())
+        columns.append(col)
+    return pa.table(columns, names=data.column_names)
+
+
+class ScratchStaging:
+    """Staging tables written into a scratch SQLite file by a child process, while this process works
+    on (the nightly batch sends the ageing rows before its pre-check and the plan rows after it).
+
+    `attach(conn)` waits for the child and attaches the file to the merging connection as schema
+    `stage` (outside any transaction, as SQLite requires); `names[t]` is how SQL refers to table t.
+    If the child cannot start or fails, the tables are staged as TEMP tables on the merging
+    connection instead (`stage_temp`), the reason logged and kept in `fallback_reason`."""
+
+    SCHEMA = "stage"
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        """`enabled=False` (PostgreSQL): only collects the tables for the caller to stage its own way."""
+        self.enabled = enabled
+        self.tables: dict[str, pa.Table] = {}
+        self.writer = "adbc-child" if enabled else ""
+        self.fallback_reason: str | None = None
+        self._attached = False
+        self._dir: Path | None = None
+        self._stderr: IO[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        if not enabled:
+            return
+        self._dir = Path(tempfile.mkdtemp(prefix="arrears-staging-"))
+        self.path = self._dir / "staging.db"
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _WRITER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+            )
+            path = str(self.path).encode()
+            self._send(struct.pack("<Q", len(path)) + path)
+        except Exception as exc:
+            self._fall_back(exc)
+
+    def _send(self, data: bytes) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(data)
+
+    def _fall_back(self, exc: BaseException) -> None:
+        if self.writer == "adbc-child":
+            self.writer, self.fallback_reason = "sqlite3", f"{type(exc).__name__}: {exc}".strip()
+            log.warning(
+                "staging: the ADBC writer in a child process failed (%s); staging in TEMP tables",
+                self.fallback_reason,
+            )
+        self._stop()
+
+    def add(self, table_name: str, data: pa.Table) -> None:
+        """Queue a table for staging (sent to the child at once)."""
+        self.tables[table_name] = data
+        if self.writer != "adbc-child":
+            return
+        try:
+            request = json.dumps(_staging_ddl(table_name, data)).encode()
+            self._send(struct.pack("<Q", len(request)) + request)
+            assert self._proc is not None and self._proc.stdin is not None
+            bindable = _bindable(data)
+            with pa.ipc.new_stream(pa.PythonFile(self._proc.stdin, mode="w"), bindable.schema) as w:
+                w.write_table(bindable)
+        except Exception as exc:
+            self._fall_back(exc)
+
+    def names(self) -> dict[str, str]:
+        """How the merge's SQL names each staged table."""
+        prefix = f"{self.SCHEMA}." if self.writer == "adbc-child" else "temp."
+        return {name: prefix + name for name in self.tables}
+
+    def attach(self, conn: Connection) -> None:
+        """Wait for the child and attach its file (or stage in TEMP tables). Call outside a transaction
+        for the file; the TEMP fall-back stages inside the caller's transaction (`stage_into`)."""
+        if self.writer != "adbc-child":
+            return
+        try:
+            proc = self._proc
+            assert proc is not None and proc.stdin is not None
+            proc.stdin.close()
+            code = proc.wait()
+            if code != 0:
+                raise RuntimeError(f"writer exited with {code}: {self._child_error()}")
+            conn.exec_driver_sql(f"ATTACH DATABASE ? AS {self.SCHEMA}", (str(self.path),))
+            conn.commit()
+            self._attached = True
+        except Exception as exc:
+            self._fall_back(exc)
+
+    def stage_into(self, conn: Connection) -> None:
+        """Inside the merge transaction: the TEMP tables, when the child did not stage them."""
+        if self.writer != "adbc-child":
+            for name, data in self.tables.items():
+                stage_temp(conn, name, data)
+
+    def detach(self, conn: Connection) -> None:
+        """After the merge transaction (committed or rolled back)."""
+        if self._attached:
+            conn.exec_driver_sql(f"DETACH DATABASE {self.SCHEMA}")
+            conn.commit()
+            self._attached = False
+        elif self.writer != "adbc-child":
+            for name in self.tables:
+                drop_temp(conn, name)
+
+    def _child_error(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no message"
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            if self._proc.stdin is not None and not self._proc.stdin.closed:
+                with suppress(OSError):
+                    self._proc.stdin.close()
+            self._proc = None
+
+    def close(self) -> None:
+        self._stop()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> ScratchStaging:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
 def _as_sqlite3_reads(table: pa.Table, reals: list[str], conn: Connection) -> pa.Table:
     """The child's table as `read_arrow` would have built it from the stdlib module's rows: REAL
     values rendered as text by this process's SQLite, all-NULL columns (and every column of an empty
@@ -365,11 +582,7 @@ def stage_temp(conn: Connection, table_name: str, data: pa.Table) -> None:
     executemany of plain tuples per batch, in the table's order — `id` becomes the INTEGER PRIMARY KEY
     (the rowid) when the rows are sorted and unique by it, so no separate index is built."""
     names = data.schema.names
-    keyed = "id" in names and _sorted_unique(data["id"])
-    columns = ", ".join(
-        f'"{f.name}" {_sqlite_type(f.type)}' + (" PRIMARY KEY" if keyed and f.name == "id" else "")
-        for f in data.schema
-    )
+    columns, keyed = _staging_columns(data)
     marks = ", ".join("?" for _ in names)
     raw = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from arrears.cases.history import history_loader
-from arrears.core.columnar import drop_table, drop_temp, read_arrow, read_snapshot, stage_temp, write_staging
+from arrears.core.columnar import ScratchStaging, drop_table, read_arrow, read_snapshot, write_staging
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
 from arrears.core.money import MINOR_UNITS
@@ -90,6 +90,9 @@ class BatchSummary:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU per stage, this process + its children
     written: dict[str, int] = field(default_factory=dict)  # rows inserted or updated per table
     snapshot_reader: str = ""  # adbc-child, sqlite3 (fallback or in-memory database), adbc-postgresql
+    staging_writer: str = (
+        ""  # SQLite: adbc-child (scratch file, attached), sqlite3 (TEMP tables); PG: adbc-postgresql
+    )
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -163,6 +166,28 @@ def run_batch(
         raise Conflict(f"the batch already ran for {latest.isoformat()}; it cannot run for an earlier date")
 
     stages = _Stages(summary, on_step or (lambda _s: None))
+    # Started first, so the staging writer has loaded by the time the rows are ready.
+    staging = ScratchStaging(enabled=ctx.engine.dialect.name != "postgresql")
+    try:
+        _run_stages(ctx, as_of, engine, buckets, strategy, history, summary, stages, staging, started)
+    finally:
+        staging.close()
+    stages.finish()
+    return summary
+
+
+def _run_stages(
+    ctx: AppContext,
+    as_of: date,
+    engine: str,
+    buckets: tuple[Bucket, ...],
+    strategy: Strategy,
+    history: HistoryLoader | None,
+    summary: BatchSummary,
+    stages: _Stages,
+    staging: ScratchStaging,
+    started: datetime,
+) -> None:
     stages.start("snapshot", "snapshot")
     loader = history if history is not None else history_loader(ctx.keys)
     # Ordering (R4): the latest-run check above, then the snapshot, then — only once every table is
@@ -211,6 +236,11 @@ def run_batch(
         if con is not None:
             con.close()
     plan = _with_priority(plan)
+    ageing_rows, groups = _ageing_staging(aged, accounts, plan)
+    summary.buckets = _bucket_counts(aged)
+    # SQLite: the per-account rows go to a child process that writes them into a scratch file while
+    # this process runs the pre-check (the second core); the plan rows follow once it is done.
+    staging.add(STAGING, ageing_rows)
 
     stages.start("precheck", "compliance pre-check")
     people = _people(accounts, creditors)
@@ -219,17 +249,14 @@ def run_batch(
 
     stages.start("write_back", "write-back")
     planned = _plan_staging(plan, allowed, blocked_rules)
-    summary.buckets = _bucket_counts(aged)
     summary.segments = _counts(planned, ["segment"])
     _planned_counts(planned, summary)
-    ageing_rows, groups = _ageing_staging(aged, accounts, planned)
     # Spells and contacts are written for the accounts that moved or act today, not for every account.
     plan_rows = planned.filter(
         pc.or_(pc.equal(planned["moved"], 1), pc.is_valid(planned["action"]))
     ).drop_columns(["score"])
-    _merge(ctx, as_of, started, summary, ageing_rows, plan_rows, groups)
-    stages.finish()
-    return summary
+    staging.add(PLAN_STAGING, plan_rows)
+    _merge(ctx, as_of, started, summary, staging, groups)
 
 
 def _duckdb() -> Any:
@@ -336,12 +363,14 @@ def _live_scores(
     ctx: AppContext, accounts: pa.Table, aged: pa.Table, as_of: date
 ) -> tuple[pl.DataFrame, str] | None:
     """Score with the live propensity model, on post-ageing balances and the last 90 days of payments."""
-    from arrears.scoring.features import build_propensity_features
-    from arrears.scoring.service import ModelRegistry, score_with_live_model
+    from arrears.scoring.registry import ModelRegistry
 
     root = ctx.settings.model_registry
     if not root.exists() or ModelRegistry(root).live_version() is None:
-        return None
+        return None  # and the model libraries are not loaded (over a second of imports)
+    from arrears.scoring.features import build_propensity_features
+    from arrears.scoring.service import score_with_live_model
+
     base = pl.from_arrow(conform(accounts, MODEL_SNAP_SCHEMA))
     extra = pl.from_arrow(read_arrow(ctx.engine, SNAPSHOT_MODEL_INPUTS))
     post = pl.from_arrow(aged.select(["id", "accrued", "days_past_due", "bucket"]))
@@ -510,32 +539,36 @@ def _merge(
     as_of: date,
     started: datetime,
     summary: BatchSummary,
-    ageing_rows: pa.Table,
-    plan_rows: pa.Table,
+    staging: ScratchStaging,
     groups: pl.DataFrame,
 ) -> None:
     """Stage the results and merge them into the live tables in one transaction (nothing partial).
 
-    PostgreSQL: staging tables over binary COPY, merged set-based. SQLite: TEMP staging tables on the
-    merging connection itself (in memory, never in the WAL), filled inside the merge transaction."""
-    pg = ctx.engine.dialect.name == "postgresql"
-    if pg:
-        write_staging(ctx.engine, STAGING, ageing_rows)
-        write_staging(ctx.engine, PLAN_STAGING, plan_rows)
+    PostgreSQL: staging tables over binary COPY, merged set-based. SQLite: the scratch file the child
+    wrote, attached to the merging connection (read only by the merge, never in the live database or
+    its WAL); if the child failed, TEMP tables on the merging connection, filled inside the merge
+    transaction."""
+    if not staging.enabled:  # PostgreSQL
+        summary.staging_writer = "adbc-postgresql"
+        for name, data in staging.tables.items():
+            write_staging(ctx.engine, name, data)
+        try:
+            with ctx.engine.begin() as conn:
+                _write_back(conn, ctx, as_of, started, summary, groups, STAGING, PLAN_STAGING)
+        finally:
+            for name in staging.tables:
+                drop_table(ctx.engine, name)
+        return
     with ctx.engine.connect() as conn:
+        staging.attach(conn)
+        summary.staging_writer = staging.writer
+        names = staging.names()
         try:
             with conn.begin():
-                if not pg:
-                    stage_temp(conn, STAGING, ageing_rows)
-                    stage_temp(conn, PLAN_STAGING, plan_rows)
-                _write_back(conn, ctx, as_of, started, summary, groups)
+                staging.stage_into(conn)
+                _write_back(conn, ctx, as_of, started, summary, groups, names[STAGING], names[PLAN_STAGING])
         finally:
-            if not pg:
-                drop_temp(conn, STAGING)
-                drop_temp(conn, PLAN_STAGING)
-    if pg:
-        drop_table(ctx.engine, STAGING)
-        drop_table(ctx.engine, PLAN_STAGING)
+            staging.detach(conn)
 
 
 def _write_back(
@@ -545,7 +578,10 @@ def _write_back(
     started: datetime,
     summary: BatchSummary,
     groups: pl.DataFrame,
+    staged: str,
+    plan_staged: str,
 ) -> None:
+    """The merge's statements; `staged` and `plan_staged` name the staging tables in SQL."""
     now = ctx.clock()
     run_id = conn.execute(
         insert(BatchRun)
@@ -577,7 +613,7 @@ def _write_back(
         conn.execute(
             text(
                 "INSERT INTO ledger_entries (transaction_id, account_id, book, amount) "
-                f"SELECT :tx, id, 'penalty', accrued FROM {STAGING} WHERE ledger = :g ORDER BY id"
+                f"SELECT :tx, id, 'penalty', accrued FROM {staged} WHERE ledger = :g ORDER BY id"
             ),
             {"tx": tx_id, "g": ledger},
         )
@@ -595,14 +631,14 @@ def _write_back(
     conn.execute(
         text(
             "UPDATE bucket_history SET left_on = :as_of WHERE left_on IS NULL AND account_id IN "
-            f"(SELECT id FROM {STAGING} WHERE bucket_changed = 1)"
+            f"(SELECT id FROM {staged} WHERE bucket_changed = 1)"
         ),
         p,
     )
     result = conn.execute(
         text(
             "INSERT INTO bucket_history (account_id, bucket, entered_on) "
-            f"SELECT s.id, s.bucket, :as_of FROM {STAGING} s WHERE s.bucket_changed = 1 OR NOT EXISTS "
+            f"SELECT s.id, s.bucket, :as_of FROM {staged} s WHERE s.bucket_changed = 1 OR NOT EXISTS "
             "(SELECT 1 FROM bucket_history h WHERE h.account_id = s.id AND h.left_on IS NULL) ORDER BY s.id"
         ),
         p,
@@ -616,26 +652,26 @@ def _write_back(
             "penalty = accounts.penalty + s.accrued, aged_as_of = :as_of, updated_at = :now, "
             "accrued_through = CASE WHEN accounts.accrued_through IS NOT NULL AND accounts.accrued_through > :as_of "
             "THEN accounts.accrued_through ELSE :as_of END "
-            f"FROM {STAGING} s WHERE s.id = accounts.id"
+            f"FROM {staged} s WHERE s.id = accounts.id"
         ),
         p,
     )
     written["accounts"] = result.rowcount or 0
     conn.execute(
         text(
-            f"UPDATE accounts SET status = 'paid' FROM {STAGING} s "
+            f"UPDATE accounts SET status = 'paid' FROM {staged} s "
             "WHERE s.paid = 1 AND s.id = accounts.id AND accounts.status <> 'paid'"
         )
     )
     paid = conn.execute(
         text(
             "UPDATE cases SET status = 'closed', closed_at = :now, close_reason = 'paid' WHERE status = 'open' "
-            f"AND account_id IN (SELECT id FROM {STAGING} WHERE paid = 1)"
+            f"AND account_id IN (SELECT id FROM {staged} WHERE paid = 1)"
         ),
         p,
     )
     summary.paid = paid.rowcount or 0
-    _write_plan(conn, as_of, run_id, summary)
+    _write_plan(conn, as_of, run_id, summary, staged, plan_staged)
     conn.execute(
         update(BatchRun)
         .where(BatchRun.id == run_id)
@@ -643,7 +679,9 @@ def _write_back(
     )
 
 
-def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummary) -> None:
+def _write_plan(
+    conn: Connection, as_of: date, run_id: int, summary: BatchSummary, staged: str, plan_staged: str
+) -> None:
     """Treatment spells, today's planned actions (replacing any earlier run's for the date), case scores
     and queue priorities."""
     p = {"as_of": as_of, "run": run_id, "strategy": summary.strategy, "src": summary.score_source}
@@ -651,14 +689,14 @@ def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummar
     conn.execute(
         text(
             "UPDATE treatment_spells SET left_on = :as_of WHERE left_on IS NULL AND account_id IN "
-            f"(SELECT id FROM {PLAN_STAGING} WHERE moved = 1)"
+            f"(SELECT id FROM {plan_staged} WHERE moved = 1)"
         ),
         p,
     )
     result = conn.execute(
         text(
             "INSERT INTO treatment_spells (account_id, strategy, segment, arm, path, entered_on) "
-            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {PLAN_STAGING} WHERE moved = 1 ORDER BY id"
+            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {plan_staged} WHERE moved = 1 ORDER BY id"
         ),
         p,
     )
@@ -669,7 +707,7 @@ def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummar
             "INSERT INTO planned_contacts (batch_run_id, as_of, account_id, strategy, segment, arm, path, step_no, "
             "action, channel, template, tone, window_start, window_end, allowed, rules, priority) "
             "SELECT :run, :as_of, id, :strategy, segment, arm, path, step_no, action, channel, template, tone, "
-            f"window_start, window_end, allowed = 1, rules, priority FROM {PLAN_STAGING} WHERE action IS NOT NULL "
+            f"window_start, window_end, allowed = 1, rules, priority FROM {plan_staged} WHERE action IS NOT NULL "
             "ORDER BY id"
         ),
         p,
@@ -678,7 +716,7 @@ def _write_plan(conn: Connection, as_of: date, run_id: int, summary: BatchSummar
     result = conn.execute(
         text(
             "UPDATE cases SET score = s.score, score_source = :src, priority = s.priority "
-            f"FROM {STAGING} s WHERE s.paid = 0 AND cases.account_id = s.id AND cases.status = 'open'"
+            f"FROM {staged} s WHERE s.paid = 0 AND cases.account_id = s.id AND cases.status = 'open'"
         ),
         p,
     )
