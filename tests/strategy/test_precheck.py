@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 
 import polars as pl
@@ -74,3 +75,67 @@ def test_planned_contacts_carry_the_guards_answer(ctx) -> None:
     assert rows[ids["a"]].allowed and rows[ids["a"]].rules is None
     assert not rows[ids["b"]].allowed and "CN-H1" in rows[ids["b"]].rules
     assert not rows[ids["c"]].allowed and rows[ids["c"]].rules == "NO-CONTACT-POINT"
+
+
+def test_contact_points_read_ahead_give_the_same_answers(sqlite_ctx, monkeypatch) -> None:
+    # The batch reads every debtor's active points in a child during its snapshot; the pre-check's own
+    # reads of the points it needs must give the same planned contacts: an inactive first phone, a
+    # third party's phone only, a point without a zone (the debtor's zone then), a phone and an e-mail.
+    from arrears.portfolio.models import ThirdParty
+    from arrears.strategy import batch
+
+    ctx = sqlite_ctx
+    with transaction(ctx.sessions) as s:
+        accts = [factories.account(s, ctx, f"P-{i}", dpd=0) for i in range(5)]
+        _with_phone(s, ctx, accts[0], "+8613800000001")
+        s.flush()
+        first = s.scalars(select(ContactPoint).where(ContactPoint.debtor_id == accts[0].debtor_id)).one()
+        first.status = "invalid"
+        _with_phone(s, ctx, accts[0], "+8613800000002")
+        tp = ThirdParty(debtor_id=accts[1].debtor_id, seq=1, party="third_party", relation="friend")
+        s.add(tp)
+        s.flush()
+        _with_phone(s, ctx, accts[1], "+8613800000003")
+        s.flush()
+        s.scalars(
+            select(ContactPoint).where(ContactPoint.debtor_id == accts[1].debtor_id)
+        ).one().third_party_id = tp.id
+        _with_phone(s, ctx, accts[2], "+8613800000004")
+        s.flush()
+        s.scalars(
+            select(ContactPoint).where(ContactPoint.debtor_id == accts[2].debtor_id)
+        ).one().timezone = None
+        _with_phone(s, ctx, accts[3], "+8613800000005")
+    day = date(2026, 11, 28)
+
+    def planned() -> list[tuple[object, ...]]:
+        with transaction(ctx.sessions) as s:
+            return [
+                (r.account_id, r.channel, r.allowed, r.rules)
+                for r in s.scalars(
+                    select(PlannedContact)
+                    .where(PlannedContact.as_of == day)
+                    .order_by(PlannedContact.account_id)
+                )
+            ]
+
+    ahead_used = []
+    real = batch._points_ahead
+
+    def spy(c):
+        cm = real(c)
+        reader = cm.__enter__()
+        ahead_used.append(reader is not None)
+        try:
+            yield reader
+        finally:
+            cm.__exit__(None, None, None)
+
+    monkeypatch.setattr(batch, "_points_ahead", contextmanager(spy))
+    run_batch(ctx, date(2026, 11, 26))
+    run_batch(ctx, day)
+    ahead = planned()
+    monkeypatch.setattr(batch, "_points_ahead", contextmanager(lambda _c: iter([None])))
+    run_batch(ctx, day)  # the same date again: today's planned contacts are replaced
+    assert planned() == ahead and ahead_used == [True, True]
+    assert len(ahead) == 5 and {r[3] for r in ahead} >= {None, "NO-CONTACT-POINT"}

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +29,14 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from arrears.cases.history import history_loader
-from arrears.core.columnar import ScratchStaging, drop_table, read_arrow, read_snapshot, write_staging
+from arrears.core.columnar import (
+    ScratchStaging,
+    Snapshot,
+    drop_table,
+    read_arrow,
+    read_snapshot,
+    write_staging,
+)
 from arrears.core.context import AppContext
 from arrears.core.errors import Conflict
 from arrears.core.money import MINOR_UNITS
@@ -38,7 +46,7 @@ from arrears.portfolio.ageing_columnar import age_portfolio, conform
 from arrears.strategy.definition import Strategy
 from arrears.strategy.models import BatchRun
 from arrears.strategy.planner import FEATURE_SCHEMA, planner_sql, steps_table
-from arrears.strategy.precheck import HistoryLoader, precheck, with_days_since_contact
+from arrears.strategy.precheck import ALL_POINTS_SQL, HistoryLoader, precheck, with_days_since_contact
 from arrears.strategy.service import active_strategy
 
 # Only the columns the batch computes on: creditor codes and packs come from the (small) creditors
@@ -197,10 +205,13 @@ def _run_stages(
     # when it starts, and nothing uncommitted); the contact log is read here meanwhile, in its own read
     # transaction as before. Nothing is locked between snapshot and merge, as before: the merge's
     # updates are relative (penalty + accrued) and bounded by `accrued_through`.
-    with read_snapshot(ctx.engine, SNAPSHOT) as snapshot:
+    # On SQLite a second child reads the debtors' contact points for the pre-check meanwhile (the
+    # other core); elsewhere the pre-check reads the points its contacts need itself.
+    with read_snapshot(ctx.engine, SNAPSHOT) as snapshot, _points_ahead(ctx) as points_reader:
         with ctx.engine.connect() as conn:
             contact_log = loader(conn, as_of)
         tables = snapshot.tables()
+        points = points_reader.tables()["points"] if points_reader is not None else None
     summary.snapshot_reader = snapshot.reader
     accounts, schedule = tables["accounts"], tables["schedule"]
     creditors = conform(tables["creditors"], CREDITOR_SCHEMA)
@@ -245,7 +256,7 @@ def _run_stages(
     stages.start("precheck", "compliance pre-check")
     people = _people(accounts, creditors)
     with ctx.engine.connect() as conn:
-        allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log)
+        allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log, points)
 
     stages.start("write_back", "write-back")
     planned = _plan_staging(plan, allowed, blocked_rules)
@@ -257,6 +268,18 @@ def _run_stages(
     ).drop_columns(["score"])
     staging.add(PLAN_STAGING, plan_rows)
     _merge(ctx, as_of, started, summary, staging, groups)
+
+
+@contextmanager
+def _points_ahead(ctx: AppContext) -> Iterator[Snapshot | None]:
+    """A child reading every active contact point of the debtors (`ALL_POINTS_SQL`), or None where no
+    child can read (PostgreSQL, an in-memory database): reading them all in this process would cost
+    more than the pre-check's own reads of the points it needs."""
+    if ctx.engine.dialect.name == "postgresql":
+        yield None
+        return
+    with read_snapshot(ctx.engine, {"points": ALL_POINTS_SQL}) as reader:
+        yield reader if reader.reader == "adbc-child" else None
 
 
 def _duckdb() -> Any:

@@ -65,19 +65,33 @@ def _frame(result: Any) -> pl.DataFrame:
     )
 
 
-def _first_contact_points(conn: Connection, wanted: pl.DataFrame, keys: KeyRing) -> pl.DataFrame:
+# The debtors' own active contact points, as the pre-check reads them; the batch may read the whole
+# table ahead, in a child process during its snapshot (`precheck(points=…)`).
+POINTS_SQL = "SELECT id, debtor_id, kind, value_enc, timezone AS point_tz FROM contact_points"
+POINTS_WHERE = "third_party_id IS NULL AND status = 'active'"
+ALL_POINTS_SQL = f"{POINTS_SQL} WHERE {POINTS_WHERE}"
+
+
+def _first_contact_points(
+    conn: Connection, wanted: pl.DataFrame, keys: KeyRing, every: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """For each wanted (debtor_id, kind): the debtor's first active contact point of that kind (lowest id),
-    decrypted, with its zone — only the points a planned contact needs are decrypted."""
-    debtors = wanted["debtor_id"].unique().sort().to_list()
+    decrypted, with its zone — only the points a planned contact needs are decrypted. `every`: all
+    the debtors' active points (`ALL_POINTS_SQL`), read ahead; otherwise they are read here."""
     kinds = sorted(set(wanted["kind"].to_list()))
-    points = _select_by_debtor(
-        conn,
-        "SELECT id, debtor_id, kind, value_enc, timezone AS point_tz FROM contact_points",
-        "third_party_id IS NULL AND status = 'active' AND kind IN ('" + "', '".join(kinds) + "')",
-        debtors,
-        {},
-    )
     schema = {"debtor_id": pl.Int64, "kind": pl.String, "contact": pl.String, "point_tz": pl.String}
+    if every is not None:
+        if every.height == 0:
+            return pl.DataFrame(schema=schema)
+        points = every.filter(pl.col("kind").cast(pl.String).is_in(kinds))
+    else:
+        points = _select_by_debtor(
+            conn,
+            POINTS_SQL,
+            POINTS_WHERE + " AND kind IN ('" + "', '".join(kinds) + "')",
+            wanted["debtor_id"].unique().sort().to_list(),
+            {},
+        )
     if points.height == 0:
         return pl.DataFrame(schema=schema)
     first = (
@@ -111,11 +125,13 @@ def precheck(
     as_of: date,
     keys: KeyRing,
     history: pl.DataFrame | None = None,
+    points: pa.Table | None = None,
 ) -> tuple[np.ndarray, list[str | None]]:
     """allowed (int8) and the blocking rule ids (comma-separated) for every row of `plan`.
 
     `people` maps account id → debtor_id, account_ref and rule_pack. Built column-wise: the contact
-    points of today's planned contacts only, one local window start per (zone, time) pair."""
+    points of today's planned contacts only (from `points`, the result of `ALL_POINTS_SQL` read
+    ahead, when given), one local window start per (zone, time) pair."""
     from arrears.compliance.audit import check_planned
     from arrears.compliance.packs import load_pack
 
@@ -135,8 +151,13 @@ def precheck(
     )
     if todo.height == 0:
         return allowed, rules.tolist()
-    points = _first_contact_points(conn, todo.select("debtor_id", "kind").unique(), keys)
-    todo = todo.join(points, on=["debtor_id", "kind"], how="left", maintain_order="left")
+    every: pl.DataFrame | None = None
+    if points is not None:
+        frame = pl.from_arrow(points)
+        assert isinstance(frame, pl.DataFrame)
+        every = frame
+    found = _first_contact_points(conn, todo.select("debtor_id", "kind").unique(), keys, every)
+    todo = todo.join(found, on=["debtor_id", "kind"], how="left", maintain_order="left")
     # nothing to contact on this channel: the plan cannot be carried out
     missing = todo.filter(pl.col("contact").is_null())["_i"].to_numpy()
     allowed[missing] = 0
