@@ -521,3 +521,20 @@ def test_minor_units_fast_path_matches_decimal() -> None:
         for mult in (None, "万", "千", "k", "thousand "):
             for places in (0, 2, 3):
                 assert _minor(number, mult, places) == reference(number, mult, places), (number, mult, places)
+
+
+def test_clause_punctuation_expression_matches_the_plain_one() -> None:
+    """The clause delimiters are found by a class-led expression; it finds what the plain alternation finds."""
+    import random
+    import re
+
+    from arrears.quality.autoscore import _CLAUSE_DELIM
+
+    plain = re.compile(r"[，。；！？、：\n;!?:]|[,.](?= |\Z)")
+    rng = random.Random(5)
+    alphabet = "，。；！？、：\n;!?:,. a1元$"
+    texts = ["", ",", ".", "a,", "1,234.56. x", "x, y.z", "好的，。", "a.\n", ", ,", "..", ". ."]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 16))) for _ in range(5_000)]
+    for text in texts:
+        found = [m.start() for m in _CLAUSE_DELIM.finditer(text)]
+        assert found == [m.start() for m in plain.finditer(text)], text
