@@ -37,9 +37,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, partial
-from itertools import compress
+from itertools import compress, repeat
 from operator import attrgetter, itemgetter
 from typing import Any, Literal, NamedTuple, Protocol
+
+import ahocorasick
 
 from arrears.core.money import format_major, minor_units
 from arrears.quality.conversation import (
@@ -275,8 +277,11 @@ class CompiledScorecard:
         self.negations = tuple(normalise(p) for p in card.lexicon.get("negation", ()))
         self.needs_screening = any(it.check == "conduct" for it in card.items)
         self.cjk = self.language in ("zh", "ja", "ko")
-        self._agent_automaton = self.agent_matcher.packed()
-        self._debtor_automaton = self.debtor_matcher.packed()
+        # Groups numbered: the scan appends each hit to a list by index (cheaper than a dict per hit).
+        self.group_names: tuple[str, ...] = tuple(groups)
+        index = {g: i for i, g in enumerate(self.group_names)}
+        self._agent_automaton = _packed(self.agent_matcher, index)
+        self._debtor_automaton = _packed(self.debtor_matcher, index)
         # Results that depend on the item alone (manual items), made once and shared (they are tuples).
         self.manual_results: dict[str, ItemResult] = {
             it.id: _manual(it) for it in card.items if it.mode != "auto"
@@ -292,32 +297,42 @@ class CompiledScorecard:
 
     def scan(self, texts: Sequence[str], speakers: Sequence[str]) -> dict[str, list[Hit]]:
         """Every cue in the normalised turns, grouped, as (turn, start, end); agent and debtor lexicons apart."""
-        hits: dict[str, list[Hit]] = {}
-        agent = self._agent_automaton
-        debtor = self._debtor_automaton
+        names = self.group_names
+        buckets: list[list[Hit]] = [[] for _ in names]
         word = WORD_CHARS
-        turn = -1
-        for text in texts:
-            turn += 1
-            automaton = agent if speakers[turn] == "agent" else debtor
-            if automaton is None or not text:
+        # each turn's automaton: the agent's for agent turns, the debtor's for the others
+        automata = map({"agent": self._agent_automaton}.get, speakers, repeat(self._debtor_automaton))
+        for turn, (text, automaton) in enumerate(zip(texts, automata, strict=True)):
+            if automaton is None:
                 continue
             n1 = len(text) - 1
-            # The hot loop (PhraseMatcher.matches inlined); payload (length - 1, left, right, groups).
-            for last, (length, left, right, groups) in automaton.iter(text):
+            # The hot loop (PhraseMatcher.matches inlined); payload (length - 1, left, right, first group
+            # index, further group indices).
+            for last, (length, left, right, g, more) in automaton.iter(text):
                 s = last - length
                 if left and s and text[s - 1] in word:
                     continue
                 if right and last < n1 and text[last + 1] in word:
                     continue
                 hit = (turn, s, last + 1)
-                for g in groups:
-                    lst = hits.get(g)
-                    if lst is None:
-                        hits[g] = [hit]
-                    else:
-                        lst.append(hit)
-        return hits
+                buckets[g].append(hit)
+                if more:
+                    for g in more:
+                        buckets[g].append(hit)
+        return {g: b for g, b in zip(names, buckets, strict=True) if b}
+
+
+def _packed(matcher: PhraseMatcher[str], index: Mapping[str, int]) -> Any:
+    """The matcher's automaton with plain-tuple values (length - 1, left, right, first group index, further
+    group indices), for the scan's hot loop (a tuple unpacks faster than a dataclass reads); None if empty."""
+    if matcher.automaton is None:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, cue in matcher.automaton.items():
+        first, *more = (index[g] for g in cue.payloads)
+        automaton.add_word(key, (cue.length - 1, cue.left, cue.right, first, tuple(more)))
+    automaton.make_automaton()
+    return automaton
 
 
 # ---------------------------------------------------------------------------------------------

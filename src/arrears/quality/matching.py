@@ -66,14 +66,3 @@ class PhraseMatcher(Generic[T]):
             if cue.right and last + 1 < n and text[last + 1] in WORD_CHARS:
                 continue
             yield start, last + 1, cue
-
-    def packed(self) -> Any:
-        """The same automaton with plain-tuple values (length - 1, left, right, payloads), for callers that
-        unpack every match in a hot loop (a tuple unpacks faster than a dataclass reads); None if empty."""
-        if self.automaton is None:
-            return None
-        automaton = ahocorasick.Automaton()
-        for key, cue in self.automaton.items():
-            automaton.add_word(key, (cue.length - 1, cue.left, cue.right, cue.payloads))
-        automaton.make_automaton()
-        return automaton
