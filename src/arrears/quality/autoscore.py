@@ -36,10 +36,10 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from functools import cached_property, partial
+from functools import lru_cache, partial
 from itertools import compress, repeat
 from operator import attrgetter, itemgetter
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
 import ahocorasick
 
@@ -478,6 +478,12 @@ def _minor(number: str, mult: str | None, places: int) -> int | None:
     return int((value * (10**places)).to_integral_value())
 
 
+@lru_cache(maxsize=64)
+def _fields_of(carried: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The account fields each context names, among those an account carries (the same few sets recur)."""
+    return {c: tuple(k for k in ks if k in carried) for c, ks in _CONTEXT_FIELDS.items()}
+
+
 def _within(stated: int, values: Iterable[int], tol: int) -> bool:
     """Some value within `tol` of `stated` (a plain loop: cheaper than any() over a generator)."""
     for v in values:  # noqa: SIM110 (a generator frame per figure costs more than the loop)
@@ -604,6 +610,28 @@ def _turn_figures(
 # ---------------------------------------------------------------------------------------------
 # The per-interaction context the checks read.
 
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):  # lower case: used as a decorator, like cached_property
+    """functools.cached_property without its lock (Python 3.11 takes one on every first read, a few per
+    transcript); a _Ctx is used by one thread. The value is stored in the instance's __dict__."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _once[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> _T | _once[_T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
 
 class _Ctx:
     def __init__(
@@ -641,7 +669,7 @@ class _Ctx:
         return self.hits.get(group, []) if group in DEBTOR_GROUPS else []
 
     def in_turn(self, group: str, turn: int) -> list[Hit]:
-        return sorted(h for h in self.hits.get(group, ()) if h[0] == turn)
+        return sorted([h for h in self.hits.get(group, ()) if h[0] == turn])
 
     def first_affirmed(self, group: str, turns: Iterable[int] | None = None) -> Hit | None:
         """The first agent hit of a group that no negation precedes (optionally within some turns)."""
@@ -683,7 +711,7 @@ class _Ctx:
         text = self.turns[turn].text
         return Evidence(turn, self.speakers[turn], 0, min(len(text), limit), text[:limit], note)
 
-    @cached_property
+    @_once
     def identity(self) -> _Identity:
         return _identity(self)
 
@@ -699,17 +727,21 @@ class _Ctx:
         )
         if not turns:
             return "pass", []
-        joined = join_turns([self.turns[i].text for i in turns])
-        result = self._screener(joined.text, language=self.compiled.language)
+        raw = self.raw_texts
+        result = self._screener(
+            TURN_SEPARATOR.join(map(raw.__getitem__, turns)), language=self.compiled.language
+        )
         out = []
-        for f in result.flags:
-            k, pos = joined.locate(f.start)
-            turn = turns[k]
-            end = min(pos + (f.end - f.start), len(self.turns[turn].text))
-            out.append(((turn, pos, end), f.category, f.match, f.rule))
+        if result.flags:  # the turn offsets are needed only to place findings
+            joined = join_turns([raw[i] for i in turns])
+            for f in result.flags:
+                k, pos = joined.locate(f.start)
+                turn = turns[k]
+                end = min(pos + (f.end - f.start), len(raw[turn]))
+                out.append(((turn, pos, end), f.category, f.match, f.rule))
         return str(result.verdict), out
 
-    @cached_property
+    @_once
     def screening(self) -> tuple[dict[str, list[tuple[Hit, str, str]]], frozenset[str]]:
         """(agent findings by category as (hit, match, rule), the categories whose findings block).
 
@@ -733,7 +765,7 @@ class _Ctx:
                 blocking.add(category)
         return by_category, frozenset(blocking or by_category)
 
-    @cached_property
+    @_once
     def debtor_conduct(self) -> dict[str, int]:
         """R18: screening findings in the debtor's turns (abuse or threats toward the collector), by category."""
         counts: dict[str, int] = {}
@@ -754,7 +786,7 @@ class _Ctx:
                     cues[kind].append((rank, g, s, e))
         return by_turn
 
-    @cached_property
+    @_once
     def figures(self) -> list[Figure]:
         """Amounts, dates and rates in agent turns, each with the cue that says what it is."""
         account = self.interaction.account
@@ -803,15 +835,18 @@ class _Ctx:
         cur = account.currency
         every = list(amounts.values())
         balance = amounts.get("balance_minor")
-        # the account fields each context names, among those the account carries (read once, not per figure)
-        fields_of = {c: tuple(k for k in ks if k in amounts) for c, ks in _CONTEXT_FIELDS.items()}
+        fields_of = _fields_of(tuple(amounts))
         for f in self.figures:
             kind, turn, start, end, stated, month, day, year, rate, context = f
             hit = (turn, start, end)
             if kind == "amount" and stated is not None:
                 fields = fields_of.get(context, ()) if context else ()
                 if fields:
-                    if _within(stated, [amounts[k] for k in fields], tol):
+                    if (
+                        abs(stated - amounts[fields[0]]) <= tol
+                        if len(fields) == 1
+                        else _within(stated, [amounts[k] for k in fields], tol)
+                    ):
                         good.append((hit, "matches the account"))
                     else:
                         true = amounts[fields[0]]
@@ -1239,7 +1274,7 @@ def score_interaction(
     compiled = scorecard if isinstance(scorecard, CompiledScorecard) else compile_scorecard(scorecard)
     card = compiled.card
     c = _Ctx(interaction, compiled, screener)
-    items = tuple(check(c, it) for check, it in compiled.plan)
+    items = tuple([check(c, it) for check, it in compiled.plan])
     debtor_findings = c.debtor_conduct if debtor_conduct else {}
     score, fatal, meets = compute_score(items, card.pass_mark)
     result = ScoreResult(

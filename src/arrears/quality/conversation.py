@@ -186,7 +186,6 @@ _FULLWIDTH = {
 } | {0x3000: 0x20, 0x2018: 0x27, 0x2019: 0x27}
 _NEEDS_WIDTH = re.compile(f"[{_WIDTH_CHARS}]")
 TURN_SEPARATOR = "\n"
-_PLUS_ONE = (1).__add__
 
 
 def normalise(text: str) -> str:
@@ -217,7 +216,7 @@ def join_turns(texts: Sequence[str]) -> Joined:
     if not n:
         return Joined("", ())
     # starts[i] = Σ (len(texts[j]) + 1) for j < i, summed in C
-    starts = (0, *accumulate(map(_PLUS_ONE, map(len, islice(texts, n - 1)))))
+    starts = tuple(accumulate([len(t) + 1 for t in islice(texts, n - 1)], initial=0))
     return Joined(TURN_SEPARATOR.join(texts), starts)
 
 
@@ -333,6 +332,8 @@ class ConversationFeatures:
 
     @property
     def agent_raised_voice(self) -> tuple[RaisedVoice, ...]:
+        if not self.raised_voice:  # the usual case: no generator to start
+            return ()
         return tuple(r for r in self.raised_voice if r.speaker == "agent")
 
     def to_dict(self) -> dict[str, Any]:
