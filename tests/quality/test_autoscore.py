@@ -538,3 +538,37 @@ def test_clause_punctuation_expression_matches_the_plain_one() -> None:
     for text in texts:
         found = [m.start() for m in _CLAUSE_DELIM.finditer(text)]
         assert found == [m.start() for m in plain.finditer(text)], text
+
+
+def test_clause_cue_is_the_least_rank_distance_and_group() -> None:
+    """The cue chosen for a figure is the least (rank, distance, group) among the cues of its clause."""
+    import random
+
+    from arrears.quality.autoscore import _clause_cue
+
+    def reference(cues, delims, length, start, end):  # type: ignore[no-untyped-def]
+        from bisect import bisect_right
+
+        i = bisect_right(delims, start - 1)
+        a = delims[i - 1] + 1 if i else 0
+        j = bisect_right(delims, end - 1)
+        b = delims[j] if j < len(delims) else length
+        keys = [
+            (rank, start - e if e <= start else 2 * max(0, s - end), g)
+            for rank, g, s, e in cues
+            if a <= s and e <= b
+        ]
+        return min(keys)[2] if keys else None
+
+    rng = random.Random(9)
+    groups = ["plan", "plan_instalment", "claim_balance", "claim_penalty", "due", "rate"]
+    for _ in range(20_000):
+        length = rng.randrange(5, 40)
+        delims = sorted(rng.sample(range(length), rng.randrange(0, 4)))
+        cues = []
+        for _ in range(rng.randrange(0, 6)):
+            s = rng.randrange(0, length - 1)
+            cues.append((rng.randrange(0, 3), rng.choice(groups), s, rng.randrange(s + 1, length + 1)))
+        start = rng.randrange(0, length - 1)
+        end = rng.randrange(start + 1, length + 1)
+        assert _clause_cue(cues, delims, length, start, end) == reference(cues, delims, length, start, end)

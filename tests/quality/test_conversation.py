@@ -217,6 +217,24 @@ def test_round_half_even_is_round() -> None:
     assert math.isnan(round_half_even(math.nan, 3))
 
 
+def test_silences_are_rounded_like_round() -> None:
+    """Silence gaps are rounded inline (the round_half_even fast path); each equals round(gap, 3)."""
+    import random
+
+    rng = random.Random(11)
+    for _ in range(200):
+        turns, clock = [], 0.0
+        for k in range(30):
+            dur = rng.choice((0.37, 1.234, rng.uniform(0, 9)))
+            turns.append(
+                Turn("agent" if k % 2 else "debtor", "x", round(clock, rng.choice((2, 3, 4))), clock + dur)
+            )
+            clock += dur + rng.choice((5.0, 5.0005, 6.4995, rng.uniform(5, 60), 1.0))
+        f = conversation_features(turns)
+        gaps = [(i, turns[i].start - turns[i - 1].end) for i in range(1, len(turns))]  # type: ignore[operator]
+        assert f.silences == tuple((i, round(g, 3)) for i, g in gaps if g >= 5.0)
+
+
 def test_join_turns_offsets() -> None:
     texts = ["ab", "", "cde", "\n", "f"]
     j = join_turns(texts)

@@ -510,14 +510,20 @@ def _clause_cue(cues: list[_RankedCue], delims: list[int], length: int, start: i
     a = delims[i - 1] + 1 if i else 0
     j = bisect_right(delims, end - 1)
     b = delims[j] if j < len(delims) else length
-    best: tuple[int, int, str] | None = None
+    # the least (rank, distance, group), compared field by field (no key tuple per cue)
+    best: str | None = None
+    best_rank = best_distance = 0
     for rank, g, s, e in cues:
         if s < a or e > b:
             continue
-        key = (rank, start - e if e <= start else 2 * max(0, s - end), g)
-        if best is None or key < best:
-            best = key
-    return best[2] if best else None
+        distance = start - e if e <= start else (2 * (s - end) if s > end else 0)
+        if (
+            best is None
+            or rank < best_rank
+            or (rank == best_rank and (distance < best_distance or (distance == best_distance and g < best)))
+        ):
+            best, best_rank, best_distance = g, rank, distance
+    return best
 
 
 def _turn_figures(
@@ -659,6 +665,8 @@ class _Ctx:
         self._screener = screener
         self.cjk = compiled.cjk
         self._checked: dict[tuple[Any, str], tuple[list[Evidence], list[Evidence], int]] = {}
+        self._by_turn: dict[str, dict[int, list[Hit]]] = {}
+        self._affirmed: dict[tuple[str, int], Hit | None] = {}
 
     # -- hits ---------------------------------------------------------------------------------
     def agent(self, group: str) -> list[Hit]:
@@ -678,6 +686,21 @@ class _Ctx:
             if (allowed is None or h[0] in allowed) and not self.negated(h):
                 return h
         return None
+
+    def first_affirmed_in(self, group: str, turn: int) -> Hit | None:
+        """`first_affirmed(group, (turn,))`, with the group's hits indexed by turn once and the answer kept
+        (the empathy check asks it for the reply to every hardship cue)."""
+        key = (group, turn)
+        if key in self._affirmed:
+            return self._affirmed[key]
+        index = self._by_turn.get(group)
+        if index is None:
+            index = self._by_turn[group] = {}
+            for h in self.agent(group):
+                index.setdefault(h[0], []).append(h)
+        found = next((h for h in index.get(turn, ()) if not self.negated(h)), None)
+        self._affirmed[key] = found
+        return found
 
     def turn_norm(self, turn: int) -> str:
         return self.texts[turn]
@@ -1094,7 +1117,7 @@ def _check_empathy(c: _Ctx, item: ScorecardItem) -> ItemResult:
         reply = c.next_turn(h[0], "agent")
         if reply is None:
             continue
-        ack = c.first_affirmed("empathy", (reply,)) if first is not None else None
+        ack = c.first_affirmed_in("empathy", reply) if first is not None else None
         if ack is not None:
             answered = (h, ack)
             break
