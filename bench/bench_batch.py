@@ -415,6 +415,7 @@ def timed_batch(ctx: AppContext, as_of: date, engine: str) -> dict[str, Any]:
         "cpu_s_parent": round(parent, 3),
         "cpu_s_children": round(children, 3),
         "snapshot_reader": summary.snapshot_reader,
+        "staging_writer": summary.staging_writer,
         "stages_wall_s": summary.seconds,
         "stages_cpu_s": getattr(summary, "cpu_seconds", {}),
         "written": getattr(summary, "written", {}),

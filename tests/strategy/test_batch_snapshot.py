@@ -167,25 +167,31 @@ def _staged_rows(conn: sqlite3.Connection, table: str) -> list[tuple[object, ...
 
 def _stage_both(tmp_path: Path) -> tuple[ScratchStaging, dict[str, list[object]], dict[str, list[object]]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
-    with ScratchStaging() as staging:
-        for name, data in STAGED.items():
-            staging.add(name, data)
+    with ScratchStaging(tuple(STAGED)) as staging:
+        first, *rest = STAGED
+        staging.add(first, STAGED[first])  # one before the merge connection attaches, the rest after
         with engine.connect() as conn:
             staging.attach(conn)
-            names = staging.names()
+            for name in rest:
+                staging.add(name, STAGED[name])
             with conn.begin():
-                staging.stage_into(conn)
                 raw = conn.connection.driver_connection
-                child = {name: _staged_rows(raw, names[name]) for name in STAGED}
+                sql_names = {name: staging.wait(name, conn) for name in STAGED}
+                child = {name: _staged_rows(raw, sql_names[name]) for name in STAGED}
                 for name, data in STAGED.items():
                     stage_temp(conn, "ref_" + name, data)
                 temp = {name: _staged_rows(raw, "temp.ref_" + name) for name in STAGED}
-                indexes = {
-                    r[1] for r in raw.execute(f"PRAGMA {names['loose'].split('.')[0]}.index_list(loose)")
-                }
+                schema = sql_names["loose"].split(".")[0]
+                indexes = {r[1] for r in raw.execute(f"PRAGMA {schema}.index_list(loose)")}
             staging.detach(conn)
-        scratch = staging.path
-    assert not scratch.exists() and not scratch.parent.exists()  # the scratch file goes with it
+            attached = {r[1] for r in conn.exec_driver_sql("PRAGMA database_list")}
+            temps = {
+                r[0] for r in conn.exec_driver_sql("SELECT name FROM temp.sqlite_master WHERE type = 'table'")
+            }
+        scratch = staging.path("keyed")
+    assert attached == {"main", "temp"}  # detached, and the fall-back's TEMP tables dropped:
+    assert temps == {"ref_" + name for name in STAGED}  # only the reference tables are left
+    assert not scratch.exists() and not scratch.parent.exists()  # the scratch files go with it
     assert "ix_loose_id" in indexes
     engine.dispose()
     return staging, child, temp
@@ -194,7 +200,6 @@ def _stage_both(tmp_path: Path) -> tuple[ScratchStaging, dict[str, list[object]]
 def test_child_staging_equals_temp_staging(tmp_path) -> None:
     staging, child, temp = _stage_both(tmp_path)
     assert staging.writer == "adbc-child", staging.fallback_reason
-    assert staging.names()["keyed"] == "stage.keyed"
     for name in STAGED:
         assert child[name] == temp[name], name
     assert len(child["keyed"]) == 2_000 and child["empty"] == []
@@ -205,11 +210,11 @@ def test_child_staging_equals_temp_staging(tmp_path) -> None:
 def test_a_failing_staging_child_falls_back_to_temp_tables_with_a_logged_reason(
     tmp_path, monkeypatch, caplog
 ) -> None:
-    monkeypatch.setattr(columnar, "_WRITER", "import sys; sys.stdin.buffer.read(); sys.exit('writer broke')")
+    monkeypatch.setattr(columnar, "_WRITER", "import sys; sys.stdin.buffer.read(8); sys.exit('writer broke')")
     with caplog.at_level(logging.WARNING, logger="arrears.core.columnar"):
         staging, child, temp = _stage_both(tmp_path)
     assert staging.writer == "sqlite3" and "writer broke" in (staging.fallback_reason or "")
-    assert "writer broke" in caplog.text and staging.names()["keyed"] == "temp.keyed"
+    assert "writer broke" in caplog.text
     for name in STAGED:
         assert child[name] == temp[name], name
 

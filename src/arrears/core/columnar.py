@@ -16,12 +16,14 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import queue
 import re
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -284,35 +286,32 @@ def read_snapshot(engine: Engine, queries: Mapping[str, str]) -> Snapshot:
 
 # --------------------------------------------------------------------------- staging in a child process
 
-# The writer: reads (name, DDL, Arrow IPC stream) triples from stdin as the batch produces them and
-# ingests each into a scratch database file of its own through ADBC (values bound in C, no Python
-# object per value). The file is never the live database, and this process attaches it only after
-# the child has closed it and exited: the two SQLite copies never have one file open at once.
+# The writer: reads (request, Arrow IPC stream) pairs from stdin as the batch produces them and
+# ingests each table into a scratch database file of its own through ADBC (values bound in C, no
+# Python object per value), then acknowledges it on stdout. The files are never the live database;
+# this process reads a table only after its acknowledgement, when the child has closed that file, and
+# the child never opens a live database: no file is open in both SQLite copies of one process.
 _WRITER = """
 import json, struct, sys
 import adbc_driver_manager as adbc
 import adbc_driver_sqlite
 import pyarrow as pa
 
-inp = sys.stdin.buffer
-path = inp.read(struct.unpack("<Q", inp.read(8))[0]).decode()
-db = adbc_driver_sqlite.connect(path)
-conn = adbc.AdbcConnection(db)
-
-
-def run(sql):
-    stmt = adbc.AdbcStatement(conn)
-    stmt.set_sql_query(sql)
-    stmt.execute_update()
-    stmt.close()
-
-
-run("PRAGMA journal_mode = OFF")  # a scratch file: the batch deletes it if anything fails
-run("PRAGMA synchronous = OFF")
+inp, out = sys.stdin.buffer, sys.stdout
 while head := inp.read(8):
     req = json.loads(inp.read(struct.unpack("<Q", head)[0]))
-    run(req["create"])
     table = pa.ipc.open_stream(pa.PythonFile(inp, mode="r")).read_all()
+    db = adbc_driver_sqlite.connect(req["path"])
+    conn = adbc.AdbcConnection(db)
+
+    def run(sql):
+        stmt = adbc.AdbcStatement(conn)
+        stmt.set_sql_query(sql)
+        stmt.execute_update()
+        stmt.close()
+
+    run("PRAGMA synchronous = OFF")  # a scratch file: the batch deletes it whatever happens
+    run(req["create"])
     stmt = adbc.AdbcStatement(conn)
     stmt.set_options(**{"adbc.ingest.target_table": req["name"], "adbc.ingest.mode": "adbc.ingest.mode.append"})
     stmt.bind_stream(table.to_reader())
@@ -320,8 +319,10 @@ while head := inp.read(8):
     stmt.close()
     for sql in req["after"]:
         run(sql)
-conn.close()
-db.close()
+    conn.close()
+    db.close()
+    out.write(req["name"] + "\\n")
+    out.flush()
 """
 
 
@@ -336,15 +337,20 @@ def _staging_columns(data: pa.Table) -> tuple[str, bool]:
     return columns, keyed
 
 
-def _staging_ddl(table_name: str, data: pa.Table) -> dict[str, Any]:
-    """The child's request for one table: its name, CREATE TABLE, and what to run after the rows are in."""
+def _staging_request(table_name: str, data: pa.Table, path: Path) -> dict[str, Any]:
+    """The child's request for one table: its file, name, CREATE TABLE, and what to run after the rows."""
     columns, keyed = _staging_columns(data)
     after = (
         [f"CREATE INDEX ix_{table_name}_id ON {table_name} (id)"]
         if "id" in data.schema.names and not keyed
         else []
     )
-    return {"name": table_name, "create": f"CREATE TABLE {table_name} ({columns})", "after": after}
+    return {
+        "path": str(path),
+        "name": table_name,
+        "create": f"CREATE TABLE {table_name} ({columns})",
+        "after": after,
+    }
 
 
 def _bindable(data: pa.Table) -> pa.Table:
@@ -361,46 +367,63 @@ def _bindable(data: pa.Table) -> pa.Table:
 
 
 class ScratchStaging:
-    """Staging tables written into a scratch SQLite file by a child process, while this process works
-    on (the nightly batch sends the ageing rows before its pre-check and the plan rows after it).
+    """Staging tables for a SQLite merge, written by a child process while this process works on.
 
-    `attach(conn)` waits for the child and attaches the file to the merging connection as schema
-    `stage` (outside any transaction, as SQLite requires); `names[t]` is how SQL refers to table t.
-    If the child cannot start or fails, the tables are staged as TEMP tables on the merging
-    connection instead (`stage_temp`), the reason logged and kept in `fallback_reason`."""
+    The nightly batch declares its tables, attaches them to the merging connection before the merge
+    transaction begins (`attach`: one scratch file per table, as SQLite attaches only outside a
+    transaction), hands each table over as soon as it is computed (`add`, which returns at once: a
+    thread feeds the child) and, inside the transaction, asks for a table when a statement needs it
+    (`wait`: the child's acknowledgement, then the table's name in SQL). If the child cannot start or
+    fails, every table not yet acknowledged is staged as a TEMP table on the merging connection
+    instead (`stage_temp`), the reason logged and kept in `fallback_reason`; `writer` then says
+    `sqlite3`. `enabled=False` (PostgreSQL) only collects the tables for the caller."""
 
-    SCHEMA = "stage"
-
-    def __init__(self, *, enabled: bool = True) -> None:
-        """`enabled=False` (PostgreSQL): only collects the tables for the caller to stage its own way."""
+    def __init__(self, names: tuple[str, ...] = (), *, enabled: bool = True) -> None:
         self.enabled = enabled
+        self.names = names
         self.tables: dict[str, pa.Table] = {}
         self.writer = "adbc-child" if enabled else ""
         self.fallback_reason: str | None = None
-        self._attached = False
+        self._acked: set[str] = set()
+        self._attached: list[str] = []
+        self._temp: list[str] = []
         self._dir: Path | None = None
         self._stderr: IO[bytes] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._sender: threading.Thread | None = None
         if not enabled:
             return
         self._dir = Path(tempfile.mkdtemp(prefix="arrears-staging-"))
-        self.path = self._dir / "staging.db"
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", _WRITER],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=self._stderr,
             )
-            path = str(self.path).encode()
-            self._send(struct.pack("<Q", len(path)) + path)
         except Exception as exc:
             self._fall_back(exc)
+            return
+        self._sender = threading.Thread(target=self._send_all, name="staging-sender", daemon=True)
+        self._sender.start()
 
-    def _send(self, data: bytes) -> None:
-        assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write(data)
+    def path(self, table_name: str) -> Path:
+        assert self._dir is not None
+        return self._dir / f"{table_name}.db"
+
+    def _send_all(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        try:
+            while (chunk := self._outbox.get()) is not None:
+                proc.stdin.write(chunk)
+                if self._outbox.empty():
+                    proc.stdin.flush()
+            proc.stdin.close()
+        except OSError:  # the child died: `wait` finds out and falls back
+            pass
 
     def _fall_back(self, exc: BaseException) -> None:
         if self.writer == "adbc-child":
@@ -412,58 +435,59 @@ class ScratchStaging:
         self._stop()
 
     def add(self, table_name: str, data: pa.Table) -> None:
-        """Queue a table for staging (sent to the child at once)."""
+        """Hand a table over for staging; returns at once."""
         self.tables[table_name] = data
         if self.writer != "adbc-child":
             return
-        try:
-            request = json.dumps(_staging_ddl(table_name, data)).encode()
-            self._send(struct.pack("<Q", len(request)) + request)
-            assert self._proc is not None and self._proc.stdin is not None
-            bindable = _bindable(data)
-            with pa.ipc.new_stream(pa.PythonFile(self._proc.stdin, mode="w"), bindable.schema) as w:
-                w.write_table(bindable)
-        except Exception as exc:
-            self._fall_back(exc)
-
-    def names(self) -> dict[str, str]:
-        """How the merge's SQL names each staged table."""
-        prefix = f"{self.SCHEMA}." if self.writer == "adbc-child" else "temp."
-        return {name: prefix + name for name in self.tables}
+        request = json.dumps(_staging_request(table_name, data, self.path(table_name))).encode()
+        bindable = _bindable(data)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, bindable.schema) as w:
+            w.write_table(bindable)
+        self._outbox.put(struct.pack("<Q", len(request)) + request)
+        self._outbox.put(sink.getvalue().to_pybytes())
 
     def attach(self, conn: Connection) -> None:
-        """Wait for the child and attach its file (or stage in TEMP tables). Call outside a transaction
-        for the file; the TEMP fall-back stages inside the caller's transaction (`stage_into`)."""
+        """Attach every declared table's scratch file to the merging connection (outside a transaction)."""
         if self.writer != "adbc-child":
             return
-        try:
-            proc = self._proc
-            assert proc is not None and proc.stdin is not None
-            proc.stdin.close()
-            code = proc.wait()
-            if code != 0:
-                raise RuntimeError(f"writer exited with {code}: {self._child_error()}")
-            conn.exec_driver_sql(f"ATTACH DATABASE ? AS {self.SCHEMA}", (str(self.path),))
-            conn.commit()
-            self._attached = True
-        except Exception as exc:
-            self._fall_back(exc)
+        for name in self.names:
+            conn.exec_driver_sql(f"ATTACH DATABASE ? AS stage_{name}", (str(self.path(name)),))
+            self._attached.append(name)
+        conn.commit()
 
-    def stage_into(self, conn: Connection) -> None:
-        """Inside the merge transaction: the TEMP tables, when the child did not stage them."""
-        if self.writer != "adbc-child":
-            for name, data in self.tables.items():
-                stage_temp(conn, name, data)
+    def wait(self, table_name: str, conn: Connection) -> str:
+        """The table's name in SQL once it is staged: the child's copy when acknowledged, otherwise
+        (the child failed) a TEMP table staged here, inside the caller's transaction."""
+        if self.writer == "adbc-child" and table_name in self._attached:
+            try:
+                self._wait_ack(table_name)
+                return f"stage_{table_name}.{table_name}"
+            except Exception as exc:
+                self._fall_back(exc)
+        if table_name not in self._temp:
+            stage_temp(conn, table_name, self.tables[table_name])
+            self._temp.append(table_name)
+        return f"temp.{table_name}"
+
+    def _wait_ack(self, table_name: str) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        while table_name not in self._acked:
+            line = proc.stdout.readline()
+            if not line:
+                code = proc.wait()
+                raise RuntimeError(f"writer exited with {code}: {self._child_error()}")
+            self._acked.add(line.decode().strip())
 
     def detach(self, conn: Connection) -> None:
         """After the merge transaction (committed or rolled back)."""
-        if self._attached:
-            conn.exec_driver_sql(f"DETACH DATABASE {self.SCHEMA}")
-            conn.commit()
-            self._attached = False
-        elif self.writer != "adbc-child":
-            for name in self.tables:
-                drop_temp(conn, name)
+        for name in self._attached:
+            conn.exec_driver_sql(f"DETACH DATABASE stage_{name}")
+        for name in self._temp:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
+        self._attached, self._temp = [], []
+        conn.commit()
 
     def _child_error(self) -> str:
         if self._stderr is None:
@@ -477,12 +501,18 @@ class ScratchStaging:
             if self._proc.poll() is None:
                 self._proc.kill()
                 self._proc.wait()
-            if self._proc.stdin is not None and not self._proc.stdin.closed:
-                with suppress(OSError):
-                    self._proc.stdin.close()
+            self._outbox.put(None)
+            if self._sender is not None:
+                self._sender.join()
+                self._sender = None
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe is not None and not pipe.closed:
+                    with suppress(OSError):
+                        pipe.close()
             self._proc = None
 
     def close(self) -> None:
+        """Stop the child and delete the scratch files (after `detach`)."""
         self._stop()
         if self._stderr is not None:
             self._stderr.close()

@@ -5,15 +5,23 @@ pre-check of the planned contacts → merge. The whole merge is one database tra
 killed halfway leaves nothing partial; running it again for the same date changes nothing (accrual is
 bounded by each account's `accrued_through`, buckets and paths only move when they change, today's
 planned contacts are replaced). Snapshot: ADBC (binary COPY) on PostgreSQL; on SQLite a child process
-reads it through ADBC and hands back Arrow (`read_snapshot`), falling back to the stdlib module.
-Staging: binary COPY into staging tables on PostgreSQL; TEMP tables on the merging connection on
-SQLite. Stage wall and CPU seconds (with the reader's), the rows written per table and the snapshot
-reader are in the summary (`seconds`, `cpu_seconds`, `written`, `snapshot_reader`).
+reads it through ADBC and hands back Arrow (`read_snapshot`), falling back to the stdlib module, while
+a second child reads the debtors' contact points for the pre-check.
+Merge on SQLite: it begins as soon as ageing is done, in a thread of its own (`_Merge`), with the
+per-account statements (accrual entries, bucket spells, DPD), while this thread plans and pre-checks;
+a child process stages each table into a scratch file as it is handed over (`ScratchStaging`, TEMP
+tables as the fall-back), and the statements that need the plan wait for it. It is still one
+transaction, committed once everything is in. PostgreSQL: binary COPY into staging tables, then the
+merge. Stage wall and CPU seconds (CPU of every thread and of the child processes, so stages that
+overlap the merge carry some of its CPU), the rows written per table, the snapshot reader and the
+staging writer are in the summary (`seconds`, `cpu_seconds`, `written`, `snapshot_reader`,
+`staging_writer`).
 """
 
 from __future__ import annotations
 
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -74,8 +82,10 @@ SNAPSHOT_MODEL_INPUTS = """
 SELECT id, loan_amount, CAST(annual_rate AS TEXT) AS annual_rate, contract_date
 FROM accounts WHERE status = 'active'
 """
-STAGING = "batch_ageing_staging"
-PLAN_STAGING = "batch_plan_staging"
+STAGING = "batch_ageing_staging"  # per account: DPD, bucket, accrual (ready after ageing)
+CASE_STAGING = "batch_case_staging"  # per owing account: score and queue priority (after planning)
+PLAN_STAGING = "batch_plan_staging"  # treatment moves and today's actions with the guard's answer
+STAGED = (STAGING, CASE_STAGING, PLAN_STAGING)
 
 
 @dataclass
@@ -175,7 +185,7 @@ def run_batch(
 
     stages = _Stages(summary, on_step or (lambda _s: None))
     # Started first, so the staging writer has loaded by the time the rows are ready.
-    staging = ScratchStaging(enabled=ctx.engine.dialect.name != "postgresql")
+    staging = ScratchStaging(STAGED, enabled=ctx.engine.dialect.name != "postgresql")
     try:
         _run_stages(ctx, as_of, engine, buckets, strategy, history, summary, stages, staging, started)
     finally:
@@ -218,56 +228,84 @@ def _run_stages(
 
     stages.start("ageing", "ageing")
     con = _duckdb() if engine == "duckdb" else None
+    merge: _Merge | None = None
     try:
         aged = age_portfolio(accounts, schedule, as_of, buckets, engine=engine, con=con)
         summary.accounts = aged.num_rows
+        summary.buckets = _bucket_counts(aged)
+        account_rows, groups = _account_staging(aged, accounts)
+        staging.add(STAGING, account_rows)
+        if staging.enabled:
+            # SQLite: the merge begins now, in a thread of its own, with the per-account statements
+            # (accrual, bucket spells, DPD) while this thread plans and pre-checks; the child stages
+            # each table as it comes. Still one transaction, committed only once the plan is in.
+            merge = _Merge(ctx, as_of, started, summary, staging, groups)
 
         stages.start("plan", "features, scores, strategy")
-        feats = _run(
-            engine,
-            con,
-            features_sql(dialect(engine)),
-            {
-                "snap": conform(accounts, SNAP_SCHEMA),
-                "aged": aged,
-                "currencies": currency_table(),
-                "creditors": creditors,
-            },
-        )
-        live = _live_scores(ctx, accounts, aged, as_of)
-        feats, summary.score_source = score_features(feats, live)
-        feats = with_days_since_contact(feats, contact_log, as_of)
-        plan = _run(
-            engine,
-            con,
-            planner_sql(strategy, as_of, dialect(engine)),
-            {"feats": conform(feats, FEATURE_SCHEMA), "steps": steps_table(strategy)},
-        )
+        plan = _plan(ctx, as_of, engine, con, strategy, summary, accounts, aged, creditors, contact_log)
+        _hand_over(staging, merge, CASE_STAGING, _case_staging(aged, plan))
+
+        stages.start("precheck", "compliance pre-check")
+        people = _people(accounts, creditors)
+        with ctx.engine.connect() as conn:
+            allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log, points)
+
+        stages.start("write_back", "write-back")
+        planned = _plan_staging(plan, allowed, blocked_rules)
+        summary.segments = _counts(planned, ["segment"])
+        _planned_counts(planned, summary)
+        # Spells and contacts are written for the accounts that moved or act today, not for every account.
+        plan_rows = planned.filter(
+            pc.or_(pc.equal(planned["moved"], 1), pc.is_valid(planned["action"]))
+        ).drop_columns(["score"])
+        _hand_over(staging, merge, PLAN_STAGING, plan_rows)
+        if merge is not None:
+            merge.finish()  # the summary is complete now: the merge records it with the run and commits
+        else:
+            _merge_postgres(ctx, as_of, started, summary, staging, groups)
+    except BaseException:
+        if merge is not None:
+            merge.abort()
+        raise
     finally:
         if con is not None:
             con.close()
-    plan = _with_priority(plan)
-    ageing_rows, groups = _ageing_staging(aged, accounts, plan)
-    summary.buckets = _bucket_counts(aged)
-    # SQLite: the per-account rows go to a child process that writes them into a scratch file while
-    # this process runs the pre-check (the second core); the plan rows follow once it is done.
-    staging.add(STAGING, ageing_rows)
 
-    stages.start("precheck", "compliance pre-check")
-    people = _people(accounts, creditors)
-    with ctx.engine.connect() as conn:
-        allowed, blocked_rules = precheck(conn, plan, people, as_of, ctx.keys, contact_log, points)
 
-    stages.start("write_back", "write-back")
-    planned = _plan_staging(plan, allowed, blocked_rules)
-    summary.segments = _counts(planned, ["segment"])
-    _planned_counts(planned, summary)
-    # Spells and contacts are written for the accounts that moved or act today, not for every account.
-    plan_rows = planned.filter(
-        pc.or_(pc.equal(planned["moved"], 1), pc.is_valid(planned["action"]))
-    ).drop_columns(["score"])
-    staging.add(PLAN_STAGING, plan_rows)
-    _merge(ctx, as_of, started, summary, staging, groups)
+def _plan(
+    ctx: AppContext,
+    as_of: date,
+    engine: str,
+    con: Any,
+    strategy: Strategy,
+    summary: BatchSummary,
+    accounts: pa.Table,
+    aged: pa.Table,
+    creditors: pa.Table,
+    contact_log: pl.DataFrame | None,
+) -> pa.Table:
+    """Features, scores, segment, arm and today's step per account, with the queue priority."""
+    feats = _run(
+        engine,
+        con,
+        features_sql(dialect(engine)),
+        {
+            "snap": conform(accounts, SNAP_SCHEMA),
+            "aged": aged,
+            "currencies": currency_table(),
+            "creditors": creditors,
+        },
+    )
+    live = _live_scores(ctx, accounts, aged, as_of)
+    feats, summary.score_source = score_features(feats, live)
+    feats = with_days_since_contact(feats, contact_log, as_of)
+    plan = _run(
+        engine,
+        con,
+        planner_sql(strategy, as_of, dialect(engine)),
+        {"feats": conform(feats, FEATURE_SCHEMA), "steps": steps_table(strategy)},
+    )
+    return _with_priority(plan)
 
 
 @contextmanager
@@ -447,22 +485,17 @@ def _with_priority(plan: pa.Table) -> pa.Table:
     return plan.append_column("priority", pa.array(np.round(score * balance, 4)))
 
 
-def _ageing_staging(aged: pa.Table, accounts: pa.Table, plan: pa.Table) -> tuple[pa.Table, pl.DataFrame]:
+def _account_staging(aged: pa.Table, accounts: pa.Table) -> tuple[pa.Table, pl.DataFrame]:
     """Per aged account, in id order, only what the merge needs: DPD, bucket and accrual for the account,
     the accrual's ledger transaction (by index into the groups), whether the bucket moved or the account
-    is paid, and the case's score and priority. Narrow on purpose: every column is bound once per account.
+    is paid. Narrow on purpose: every column is bound once per account.
 
     Also the accrual groups: one ledger transaction per creditor and currency (R4), in that order."""
     aged_df = pl.from_arrow(aged.select(["id", "accrued", "days_past_due", "bucket", "status"]))
     old = pl.from_arrow(
         conform(accounts, OLD_SCHEMA).rename_columns(["id", "creditor_id", "currency", "old_bucket"])
     )
-    scores = pl.from_arrow(plan.select(["id", "score", "priority"]))
-    assert (
-        isinstance(aged_df, pl.DataFrame)
-        and isinstance(old, pl.DataFrame)
-        and isinstance(scores, pl.DataFrame)
-    )
+    assert isinstance(aged_df, pl.DataFrame) and isinstance(old, pl.DataFrame)
     rows = aged_df.join(old, on="id", how="inner").sort("id")
     groups = (
         rows.filter(pl.col("accrued") > 0)
@@ -471,25 +504,32 @@ def _ageing_staging(aged: pa.Table, accounts: pa.Table, plan: pa.Table) -> tuple
         .sort(["creditor_id", "currency"])
         .with_row_index("ledger")
     )
-    staged = (
-        rows.join(
-            groups.select("creditor_id", "currency", "ledger"), on=["creditor_id", "currency"], how="left"
-        )
-        .join(scores, on="id", how="left")
-        .sort("id")
-        .select(
-            "id",
-            "days_past_due",
-            "bucket",
-            "accrued",
-            pl.when(pl.col("accrued") > 0).then(pl.col("ledger")).cast(pl.Int32).alias("ledger"),
-            (pl.col("bucket") != pl.col("old_bucket")).fill_null(True).cast(pl.Int8).alias("bucket_changed"),
-            (pl.col("status") == "paid").cast(pl.Int8).alias("paid"),
-            "score",
-            "priority",
-        )
+    staged = rows.join(
+        groups.select("creditor_id", "currency", "ledger"), on=["creditor_id", "currency"], how="left"
+    ).select(
+        "id",
+        "days_past_due",
+        "bucket",
+        "accrued",
+        pl.when(pl.col("accrued") > 0).then(pl.col("ledger")).cast(pl.Int32).alias("ledger"),
+        (pl.col("bucket") != pl.col("old_bucket")).fill_null(True).cast(pl.Int8).alias("bucket_changed"),
+        (pl.col("status") == "paid").cast(pl.Int8).alias("paid"),
     )
-    return staged.to_arrow(), groups
+    return staged.sort("id").to_arrow(), groups
+
+
+def _case_staging(aged: pa.Table, plan: pa.Table) -> pa.Table:
+    """Per account still owing, in id order: the open case's score and queue priority."""
+    owing = pl.from_arrow(aged.select(["id", "status"]))
+    scores = pl.from_arrow(plan.select(["id", "score", "priority"]))
+    assert isinstance(owing, pl.DataFrame) and isinstance(scores, pl.DataFrame)
+    return (
+        owing.filter(pl.col("status") != "paid")
+        .join(scores, on="id", how="left")
+        .select("id", "score", "priority")
+        .sort("id")
+        .to_arrow()
+    )
 
 
 OLD_SCHEMA = pa.schema(
@@ -557,7 +597,89 @@ def _planned_counts(plan_rows: pa.Table, summary: BatchSummary) -> None:
             summary.blocked += int(r["count_all"])
 
 
-def _merge(
+class _Merge:
+    """The SQLite merge in a thread of its own: one connection, one transaction, begun as soon as the
+    account rows exist; statements that need the plan wait for it (`staged`). `finish` lets it
+    complete and commit and re-raises its error; `abort` makes it roll back. SQLite runs a statement
+    without holding the interpreter lock, so the statements proceed while the batch thread computes;
+    the batch thread only reads meanwhile (under WAL, readers never wait for the writer)."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        as_of: date,
+        started: datetime,
+        summary: BatchSummary,
+        staging: ScratchStaging,
+        groups: pl.DataFrame,
+    ) -> None:
+        self.ctx, self.as_of, self.started, self.summary = ctx, as_of, started, summary
+        self.staging, self.groups = staging, groups
+        self._handed = {name: threading.Event() for name in STAGED}
+        self._handed[STAGING].set()  # the account rows exist before the merge starts
+        self._aborted = False
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="batch-merge", daemon=True)
+        self._thread.start()
+
+    def _staged(self, conn: Connection, name: str) -> str:
+        self._handed[name].wait()  # until the batch thread has computed and handed over the table
+        if self._aborted:
+            raise _MergeAborted
+        table = self.staging.wait(name, conn)
+        self.summary.staging_writer = self.staging.writer
+        return table
+
+    def _run(self) -> None:
+        try:
+            with self.ctx.engine.connect() as conn:
+                self.staging.attach(conn)
+                try:
+                    with conn.begin():
+                        _write_back(
+                            conn,
+                            self.ctx,
+                            self.as_of,
+                            self.started,
+                            self.summary,
+                            self.groups,
+                            lambda name: self._staged(conn, name),
+                        )
+                finally:
+                    self.staging.detach(conn)
+        except BaseException as exc:  # handed to the batch thread by finish()
+            self.error = exc
+
+    def hand_over(self, name: str, data: pa.Table) -> None:
+        """Give the merge a staging table (the child stages it; statements that need it may go on)."""
+        self.staging.add(name, data)
+        self._handed[name].set()
+
+    def finish(self) -> None:
+        """Wait for the merge to commit (every table handed over); re-raise its error."""
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        self._aborted = True
+        for event in self._handed.values():
+            event.set()
+        self._thread.join()
+
+
+def _hand_over(staging: ScratchStaging, merge: _Merge | None, name: str, data: pa.Table) -> None:
+    if merge is not None:
+        merge.hand_over(name, data)
+    else:
+        staging.add(name, data)
+
+
+class _MergeAborted(Exception):
+    """The batch thread failed before the plan was ready: the merge rolls back."""
+
+
+def _merge_postgres(
     ctx: AppContext,
     as_of: date,
     started: datetime,
@@ -565,33 +687,16 @@ def _merge(
     staging: ScratchStaging,
     groups: pl.DataFrame,
 ) -> None:
-    """Stage the results and merge them into the live tables in one transaction (nothing partial).
-
-    PostgreSQL: staging tables over binary COPY, merged set-based. SQLite: the scratch file the child
-    wrote, attached to the merging connection (read only by the merge, never in the live database or
-    its WAL); if the child failed, TEMP tables on the merging connection, filled inside the merge
-    transaction."""
-    if not staging.enabled:  # PostgreSQL
-        summary.staging_writer = "adbc-postgresql"
-        for name, data in staging.tables.items():
-            write_staging(ctx.engine, name, data)
-        try:
-            with ctx.engine.begin() as conn:
-                _write_back(conn, ctx, as_of, started, summary, groups, STAGING, PLAN_STAGING)
-        finally:
-            for name in staging.tables:
-                drop_table(ctx.engine, name)
-        return
-    with ctx.engine.connect() as conn:
-        staging.attach(conn)
-        summary.staging_writer = staging.writer
-        names = staging.names()
-        try:
-            with conn.begin():
-                staging.stage_into(conn)
-                _write_back(conn, ctx, as_of, started, summary, groups, names[STAGING], names[PLAN_STAGING])
-        finally:
-            staging.detach(conn)
+    """PostgreSQL: staging tables over binary COPY, then the merge, set-based, in one transaction."""
+    summary.staging_writer = "adbc-postgresql"
+    for name, data in staging.tables.items():
+        write_staging(ctx.engine, name, data)
+    try:
+        with ctx.engine.begin() as conn:
+            _write_back(conn, ctx, as_of, started, summary, groups, lambda name: name)
+    finally:
+        for name in staging.tables:
+            drop_table(ctx.engine, name)
 
 
 def _write_back(
@@ -601,11 +706,11 @@ def _write_back(
     started: datetime,
     summary: BatchSummary,
     groups: pl.DataFrame,
-    staged: str,
-    plan_staged: str,
+    staged: Callable[[str], str],
 ) -> None:
-    """The merge's statements; `staged` and `plan_staged` name the staging tables in SQL."""
+    """The merge's statements; `staged(table)` names a staging table in SQL (waiting until it is staged)."""
     now = ctx.clock()
+    accounts = staged(STAGING)
     run_id = conn.execute(
         insert(BatchRun)
         .values(as_of=as_of, engine=summary.engine, status="running", started_at=started)
@@ -636,7 +741,7 @@ def _write_back(
         conn.execute(
             text(
                 "INSERT INTO ledger_entries (transaction_id, account_id, book, amount) "
-                f"SELECT :tx, id, 'penalty', accrued FROM {staged} WHERE ledger = :g ORDER BY id"
+                f"SELECT :tx, id, 'penalty', accrued FROM {accounts} WHERE ledger = :g ORDER BY id"
             ),
             {"tx": tx_id, "g": ledger},
         )
@@ -654,14 +759,14 @@ def _write_back(
     conn.execute(
         text(
             "UPDATE bucket_history SET left_on = :as_of WHERE left_on IS NULL AND account_id IN "
-            f"(SELECT id FROM {staged} WHERE bucket_changed = 1)"
+            f"(SELECT id FROM {accounts} WHERE bucket_changed = 1)"
         ),
         p,
     )
     result = conn.execute(
         text(
             "INSERT INTO bucket_history (account_id, bucket, entered_on) "
-            f"SELECT s.id, s.bucket, :as_of FROM {staged} s WHERE s.bucket_changed = 1 OR NOT EXISTS "
+            f"SELECT s.id, s.bucket, :as_of FROM {accounts} s WHERE s.bucket_changed = 1 OR NOT EXISTS "
             "(SELECT 1 FROM bucket_history h WHERE h.account_id = s.id AND h.left_on IS NULL) ORDER BY s.id"
         ),
         p,
@@ -675,26 +780,35 @@ def _write_back(
             "penalty = accounts.penalty + s.accrued, aged_as_of = :as_of, updated_at = :now, "
             "accrued_through = CASE WHEN accounts.accrued_through IS NOT NULL AND accounts.accrued_through > :as_of "
             "THEN accounts.accrued_through ELSE :as_of END "
-            f"FROM {staged} s WHERE s.id = accounts.id"
+            f"FROM {accounts} s WHERE s.id = accounts.id"
         ),
         p,
     )
     written["accounts"] = result.rowcount or 0
     conn.execute(
         text(
-            f"UPDATE accounts SET status = 'paid' FROM {staged} s "
+            f"UPDATE accounts SET status = 'paid' FROM {accounts} s "
             "WHERE s.paid = 1 AND s.id = accounts.id AND accounts.status <> 'paid'"
         )
     )
     paid = conn.execute(
         text(
             "UPDATE cases SET status = 'closed', closed_at = :now, close_reason = 'paid' WHERE status = 'open' "
-            f"AND account_id IN (SELECT id FROM {staged} WHERE paid = 1)"
+            f"AND account_id IN (SELECT id FROM {accounts} WHERE paid = 1)"
         ),
         p,
     )
     summary.paid = paid.rowcount or 0
-    _write_plan(conn, as_of, run_id, summary, staged, plan_staged)
+    # Case scores and queue priorities (R9): ready before the pre-check ends.
+    result = conn.execute(
+        text(
+            "UPDATE cases SET score = s.score, score_source = :src, priority = s.priority "
+            f"FROM {staged(CASE_STAGING)} s WHERE cases.account_id = s.id AND cases.status = 'open'"
+        ),
+        {"src": summary.score_source},
+    )
+    written["cases"] = result.rowcount or 0
+    _write_plan(conn, as_of, run_id, summary, staged)
     conn.execute(
         update(BatchRun)
         .where(BatchRun.id == run_id)
@@ -703,23 +817,23 @@ def _write_back(
 
 
 def _write_plan(
-    conn: Connection, as_of: date, run_id: int, summary: BatchSummary, staged: str, plan_staged: str
+    conn: Connection, as_of: date, run_id: int, summary: BatchSummary, staged: Callable[[str], str]
 ) -> None:
-    """Treatment spells, today's planned actions (replacing any earlier run's for the date), case scores
-    and queue priorities."""
-    p = {"as_of": as_of, "run": run_id, "strategy": summary.strategy, "src": summary.score_source}
+    """Treatment spells and today's planned actions (replacing any earlier run's for the date)."""
+    plan = staged(PLAN_STAGING)
+    p = {"as_of": as_of, "run": run_id, "strategy": summary.strategy}
     written = summary.written
     conn.execute(
         text(
             "UPDATE treatment_spells SET left_on = :as_of WHERE left_on IS NULL AND account_id IN "
-            f"(SELECT id FROM {plan_staged} WHERE moved = 1)"
+            f"(SELECT id FROM {plan} WHERE moved = 1)"
         ),
         p,
     )
     result = conn.execute(
         text(
             "INSERT INTO treatment_spells (account_id, strategy, segment, arm, path, entered_on) "
-            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {plan_staged} WHERE moved = 1 ORDER BY id"
+            f"SELECT id, :strategy, segment, arm, path, :as_of FROM {plan} WHERE moved = 1 ORDER BY id"
         ),
         p,
     )
@@ -730,17 +844,9 @@ def _write_plan(
             "INSERT INTO planned_contacts (batch_run_id, as_of, account_id, strategy, segment, arm, path, step_no, "
             "action, channel, template, tone, window_start, window_end, allowed, rules, priority) "
             "SELECT :run, :as_of, id, :strategy, segment, arm, path, step_no, action, channel, template, tone, "
-            f"window_start, window_end, allowed = 1, rules, priority FROM {plan_staged} WHERE action IS NOT NULL "
+            f"window_start, window_end, allowed = 1, rules, priority FROM {plan} WHERE action IS NOT NULL "
             "ORDER BY id"
         ),
         p,
     )
     written["planned_contacts"] = result.rowcount or 0
-    result = conn.execute(
-        text(
-            "UPDATE cases SET score = s.score, score_source = :src, priority = s.priority "
-            f"FROM {staged} s WHERE s.paid = 0 AND cases.account_id = s.id AND cases.status = 'open'"
-        ),
-        p,
-    )
-    written["cases"] = result.rowcount or 0
