@@ -66,7 +66,7 @@ def test_workflow_at_the_command_line(qw: QcWorld, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["imported"] == 2 and json.loads(out)["fatal"] == 1
     code, out, _ = run(qw, "qc", "import", good)
     assert code == 0 and "0 imported" in out and "2 already imported" in out
-    day = NOW.date().isoformat()
+    day = at.date().isoformat()  # the (UTC) day the calls took place, not today's: before 03:00 they differ
     code, out, _ = run(qw, "qc", "sample", "--from", day, "--to", day, "--seed", "cli", "--json")
     assert code == 0 and json.loads(out)["sampled"] >= 1
     code, out, _ = run(qw, "qc", "review", "list", "--json")
@@ -109,12 +109,13 @@ def test_workflow_at_the_command_line(qw: QcWorld, tmp_path: Path) -> None:
     code, out, _ = run(qw, "complaints", "list", "--json")
     assert [json.loads(x)["outcome"] for x in out.splitlines()] == ["upheld"]
     # KPIs: the upheld complaint and the upheld violation are c_east's.
-    code, out, _ = run(qw, "kpi", "show", "--from", day, "--to", day, "--by", "collector", "--json")
+    today = NOW.date().isoformat()  # the complaint arrived today; the calls were made on `day`
+    code, out, _ = run(qw, "kpi", "show", "--from", day, "--to", today, "--by", "collector", "--json")
     rows = {json.loads(x)["label"]: json.loads(x) for x in out.splitlines()}
     assert code == 0 and rows["c_east"]["violations"] == 1 and rows["c_east"]["complaints"] == 1
-    code, out, _ = run(qw, "kpi", "show", "--from", day, "--to", day, "--as", "c_east")
+    code, out, _ = run(qw, "kpi", "show", "--from", day, "--to", today, "--as", "c_east")
     assert code == 1
-    code, out, _ = run(qw, "kpi", "findings", "--from", day, "--to", day, "--json")
+    code, out, _ = run(qw, "kpi", "findings", "--from", day, "--to", today, "--json")
     assert code == 0 and any(f["item"] == "conduct_threat" for f in json.loads(out)["reviewed"])
     code, out, _ = run(qw, "kpi", "round")
     assert code == 0 and out.strip()
