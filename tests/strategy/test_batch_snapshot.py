@@ -22,6 +22,7 @@ from arrears.core import columnar
 from arrears.core.columnar import ScratchStaging, read_arrow, read_snapshot, stage_temp
 from arrears.core.db import make_engine
 from arrears.core.migrate import upgrade
+from arrears.strategy import batch
 from arrears.strategy.batch import run_batch
 
 ROWS = 3_000
@@ -223,7 +224,10 @@ def test_a_failing_staging_child_falls_back_to_temp_tables_with_a_logged_reason(
 def test_batch_with_the_child_reader_equals_the_batch_with_the_stdlib_reader(tmp_path, monkeypatch) -> None:
     p = portfolio(400, seed=5)
     states, readers = [], []
-    for name in ("child", "stdlib", "temp-staging"):
+    for name in ("child", "stdlib", "temp-staging", "split"):
+        if name == "split":  # two readers, one per half of the account ids
+            monkeypatch.undo()
+            monkeypatch.setattr(batch, "SPLIT_SNAPSHOT_ACCOUNTS", 1)
         if name == "stdlib":
             monkeypatch.setattr(columnar, "_CHILD", "import sys; sys.exit('forced')")
         if name == "temp-staging":
@@ -241,13 +245,21 @@ def test_batch_with_the_child_reader_equals_the_batch_with_the_stdlib_reader(tmp
         for day in (DAY1, DAY2):
             summary = run_batch(ctx, day)
             readers.append(f"{summary.snapshot_reader}/{summary.staging_writer}")
+        assert len(batch._snapshot_queries(ctx)) == (2 if name == "split" else 1)
         ctx.dispose()
         states.append(_state(db))
-    assert readers == ["adbc-child/adbc-child"] * 2 + ["sqlite3/adbc-child"] * 2 + ["adbc-child/sqlite3"] * 2
-    child, stdlib, temp = states
+    assert readers == (
+        ["adbc-child/adbc-child"] * 2
+        + ["sqlite3/adbc-child"] * 2
+        + ["adbc-child/sqlite3"] * 2
+        + ["adbc-child/adbc-child"] * 2
+    )
+    child, stdlib, temp, split = states
     assert len(child["planned contacts"]) > 100
     for name in QUERIES:
-        assert child[name] == stdlib[name] == temp[name], name
+        assert child[name] == stdlib[name] == temp[name] == split[name], name
+    halves = batch.snapshot_parts(1, 400)
+    assert "a.id <= 200" in halves[0]["accounts"] and "a.id > 200" in halves[1]["schedule"]
 
 
 def test_a_batch_without_a_live_model_does_not_load_the_model_libraries(tmp_path) -> None:

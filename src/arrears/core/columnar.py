@@ -148,7 +148,7 @@ def _child_sql(sql: str) -> tuple[str, list[str]]:
     return _TEXT_CAST.sub(split, sql), aliases
 
 
-def _sqlite_file(engine: Engine) -> Path | None:
+def sqlite_file(engine: Engine) -> Path | None:
     """The database file of a SQLite engine, or None (PostgreSQL, in-memory, URI filenames)."""
     url = make_url(engine.url)
     if url.get_backend_name() != "sqlite" or url.query.get("uri"):
@@ -173,7 +173,7 @@ class Snapshot:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._reals: list[list[str]] = []
-        path = _sqlite_file(engine)
+        path = sqlite_file(engine)
         if path is not None:
             try:
                 self._start(path)

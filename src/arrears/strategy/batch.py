@@ -24,7 +24,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -43,6 +43,7 @@ from arrears.core.columnar import (
     drop_table,
     read_arrow,
     read_snapshot,
+    sqlite_file,
     write_staging,
 )
 from arrears.core.context import AppContext
@@ -69,15 +70,38 @@ SELECT a.id, a.creditor_id, a.account_ref, a.debtor_id, a.product, a.currency, a
 FROM accounts a
 LEFT JOIN cases c ON c.account_id = a.id AND c.status = 'open'
 LEFT JOIN treatment_spells t ON t.account_id = a.id AND t.left_on IS NULL
-WHERE a.status = 'active'
+WHERE a.status = 'active'{part}
 ORDER BY a.id
 """
 SNAPSHOT_SCHEDULE = """
 SELECT i.account_id, i.seq, i.due_date, i.principal_due
-FROM instalments i JOIN accounts a ON a.id = i.account_id WHERE a.status = 'active'
+FROM instalments i JOIN accounts a ON a.id = i.account_id WHERE a.status = 'active'{part}
 """
 SNAPSHOT_CREDITORS = "SELECT id AS creditor_id, code AS creditor, rule_pack FROM creditors"
-SNAPSHOT = {"accounts": SNAPSHOT_ACCOUNTS, "schedule": SNAPSHOT_SCHEDULE, "creditors": SNAPSHOT_CREDITORS}
+SNAPSHOT = {
+    "accounts": SNAPSHOT_ACCOUNTS.format(part=""),
+    "schedule": SNAPSHOT_SCHEDULE.format(part=""),
+    "creditors": SNAPSHOT_CREDITORS,
+}
+# SQLite, from this many active accounts: two child readers, each reading the accounts of one id range
+# with their schedule (an account and its instalments always from the same read transaction).
+SPLIT_SNAPSHOT_ACCOUNTS = 200_000
+
+
+def snapshot_parts(first: int, last: int) -> list[dict[str, str]]:
+    """The snapshot queries in two halves by account id (the creditors with the first)."""
+    mid = (first + last) // 2
+    low, high = f" AND a.id <= {mid}", f" AND a.id > {mid}"
+    return [
+        {
+            "accounts": SNAPSHOT_ACCOUNTS.format(part=low),
+            "schedule": SNAPSHOT_SCHEDULE.format(part=low),
+            "creditors": SNAPSHOT_CREDITORS,
+        },
+        {"accounts": SNAPSHOT_ACCOUNTS.format(part=high), "schedule": SNAPSHOT_SCHEDULE.format(part=high)},
+    ]
+
+
 SNAPSHOT_MODEL_INPUTS = """
 SELECT id, loan_amount, CAST(annual_rate AS TEXT) AS annual_rate, contract_date
 FROM accounts WHERE status = 'active'
@@ -217,12 +241,19 @@ def _run_stages(
     # updates are relative (penalty + accrued) and bounded by `accrued_through`.
     # On SQLite a second child reads the debtors' contact points for the pre-check meanwhile (the
     # other core); elsewhere the pre-check reads the points its contacts need itself.
-    with read_snapshot(ctx.engine, SNAPSHOT) as snapshot, _points_ahead(ctx) as points_reader:
+    # Large SQLite portfolios are read by two children, one per half of the account ids.
+    with ExitStack() as stack:
+        readers = [stack.enter_context(read_snapshot(ctx.engine, q)) for q in _snapshot_queries(ctx)]
+        points_reader = stack.enter_context(_points_ahead(ctx))
         with ctx.engine.connect() as conn:
             contact_log = loader(conn, as_of)
-        tables = snapshot.tables()
+        parts = [r.tables() for r in readers]
         points = points_reader.tables()["points"] if points_reader is not None else None
-    summary.snapshot_reader = snapshot.reader
+    summary.snapshot_reader = "+".join(dict.fromkeys(r.reader for r in readers))
+    tables = parts[0]
+    if len(parts) > 1:  # the halves in id order; a column NULL throughout one half takes the other's type
+        for name in ("accounts", "schedule"):
+            tables[name] = pa.concat_tables([p[name] for p in parts], promote_options="permissive")
     accounts, schedule = tables["accounts"], tables["schedule"]
     creditors = conform(tables["creditors"], CREDITOR_SCHEMA)
 
@@ -306,6 +337,19 @@ def _plan(
         {"feats": conform(feats, FEATURE_SCHEMA), "steps": steps_table(strategy)},
     )
     return _with_priority(plan)
+
+
+def _snapshot_queries(ctx: AppContext) -> list[dict[str, str]]:
+    """One set of snapshot queries, or two halves where two child readers pay (a large SQLite file)."""
+    if ctx.engine.dialect.name == "postgresql" or not sqlite_file(ctx.engine):
+        return [SNAPSHOT]
+    with ctx.engine.connect() as conn:
+        first, last, n = conn.execute(
+            text("SELECT MIN(id), MAX(id), COUNT(*) FROM accounts WHERE status = 'active'")
+        ).one()
+    if n < SPLIT_SNAPSHOT_ACCOUNTS:
+        return [SNAPSHOT]
+    return snapshot_parts(int(first), int(last))
 
 
 @contextmanager
