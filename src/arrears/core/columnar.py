@@ -160,6 +160,21 @@ def sqlite_file(engine: Engine) -> Path | None:
     return path if path.is_file() else None
 
 
+def _last_line(stderr: IO[bytes] | None) -> str:
+    """The last line a child wrote to its captured standard error (its error message)."""
+    if stderr is None:
+        return ""
+    stderr.seek(0)
+    lines = stderr.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no message"
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 class Snapshot:
     """Several queries read as Arrow tables, for the nightly batch (`read_snapshot`).
 
@@ -248,17 +263,11 @@ class Snapshot:
         return out
 
     def _child_error(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else "no message"
+        return _last_line(self._stderr)
 
     def close(self) -> None:
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-                self._proc.wait()
+            _kill(self._proc)
             if self._proc.stdout is not None:
                 self._proc.stdout.close()
             self._proc = None
@@ -459,7 +468,7 @@ class ScratchStaging:
     def wait(self, table_name: str, conn: Connection) -> str:
         """The table's name in SQL once it is staged: the child's copy when acknowledged, otherwise
         (the child failed) a TEMP table staged here, inside the caller's transaction."""
-        if self.writer == "adbc-child" and table_name in self._attached:
+        if table_name in self._attached and (table_name in self._acked or self.writer == "adbc-child"):
             try:
                 self._wait_ack(table_name)
                 return f"stage_{table_name}.{table_name}"
@@ -471,9 +480,10 @@ class ScratchStaging:
         return f"temp.{table_name}"
 
     def _wait_ack(self, table_name: str) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stdout is not None
         while table_name not in self._acked:
+            proc = self._proc
+            if proc is None or proc.stdout is None:
+                raise RuntimeError(f"writer stopped before staging {table_name}")
             line = proc.stdout.readline()
             if not line:
                 code = proc.wait()
@@ -490,17 +500,11 @@ class ScratchStaging:
         conn.commit()
 
     def _child_error(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else "no message"
+        return _last_line(self._stderr)
 
     def _stop(self) -> None:
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-                self._proc.wait()
+            _kill(self._proc)
             self._outbox.put(None)
             if self._sender is not None:
                 self._sender.join()
