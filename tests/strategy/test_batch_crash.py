@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,9 +91,13 @@ def test_kill_9_during_write_back_then_rerun_equals_one_clean_run(tmp_path) -> N
     assert proc.returncode == -signal.SIGKILL
     assert _state(crashed)[-1] == []  # no run recorded, nothing half-written
     assert _state(crashed)[:5] == _state(base)[:5]
+    # the killed batch could not delete its scratch staging files; the next batch sweeps them away
+    stale = list(Path(tempfile.gettempdir()).glob(f"arrears-staging-{proc.pid}-*"))
+    assert len(stale) == 1
 
     for db in (crashed, clean):
         p = _batch(db)
         _out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()
     assert _state(crashed) == _state(clean)
+    assert not stale[0].exists()

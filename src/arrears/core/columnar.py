@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import queue
 import re
 import shutil
@@ -375,6 +376,23 @@ def _bindable(data: pa.Table) -> pa.Table:
     return pa.table(columns, names=data.column_names)
 
 
+_STAGING_PREFIX = "arrears-staging-"
+
+
+def _sweep_stale_staging() -> None:
+    """Remove the scratch directories of batches that were killed (their process no longer exists)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_STAGING_PREFIX}*-*"):
+        pid = path.name[len(_STAGING_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
+
+
 class ScratchStaging:
     """Staging tables for a SQLite merge, written by a child process while this process works on.
 
@@ -403,7 +421,8 @@ class ScratchStaging:
         self._sender: threading.Thread | None = None
         if not enabled:
             return
-        self._dir = Path(tempfile.mkdtemp(prefix="arrears-staging-"))
+        _sweep_stale_staging()
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}-"))
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         try:
             self._proc = subprocess.Popen(
