@@ -225,7 +225,7 @@ def test_columnar_agrees_with_scalar_reference(accounts) -> None:
 @pytest.mark.xdist_group("spark")  # one JVM: every Spark test runs in the same worker
 def test_spark_engine_agrees_with_duckdb_row_for_row() -> None:
     """One SQL definition, two engines: identical results on a generated portfolio with schedules."""
-    from bench.bench_ageing import synthetic
+    from arrears.simulation.ageing_portfolio import synthetic
 
     accounts, schedule = synthetic(3000, seed=11)
     as_of = date(2026, 11, 28)

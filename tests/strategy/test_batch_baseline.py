@@ -8,9 +8,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bench.bench_batch import DAY1, DAY2, baseline_day, context, load, portfolio
-
 from arrears.core.migrate import upgrade
+from arrears.simulation.batch_baseline import baseline_day
+from arrears.simulation.batch_portfolio import DAY1, DAY2, context, load, portfolio
 from arrears.strategy.batch import run_batch
 
 QUERIES = {

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from bench.bench_ageing import load_sqlite, synthetic
 
 from arrears.core.db import make_engine
 from arrears.core.migrate import upgrade
+from arrears.simulation.ageing_portfolio import load_sqlite, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from bench.bench_batch import DAY1, DAY2, context, load, portfolio
 from sqlalchemy.engine import Engine
 from tests.strategy.test_batch_baseline import QUERIES, _state
 
@@ -22,6 +21,7 @@ from arrears.core import columnar
 from arrears.core.columnar import ScratchStaging, read_arrow, read_snapshot, stage_temp
 from arrears.core.db import make_engine
 from arrears.core.migrate import upgrade
+from arrears.simulation.batch_portfolio import DAY1, DAY2, context, load, portfolio
 from arrears.strategy import batch
 from arrears.strategy.batch import run_batch
 
@@ -268,7 +268,7 @@ def test_a_batch_without_a_live_model_does_not_load_the_model_libraries(tmp_path
     script = f"""
 import sys
 from pathlib import Path
-from bench.bench_batch import DAY1, context, load, portfolio
+from arrears.simulation.batch_portfolio import DAY1, context, load, portfolio
 from arrears.core.migrate import upgrade
 from arrears.strategy.batch import run_batch
 db = Path({str(tmp_path / "b.db")!r})
