@@ -6,6 +6,7 @@ file (`ScratchStaging`): the same values and storage classes as TEMP tables, and
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -286,3 +287,26 @@ print(summary.score_source, sorted(m for m in ("lightgbm", "sklearn") if m in sy
         cwd=Path(__file__).parents[2],
     )
     assert out.stdout.split() == ["prior:dpd-logistic", "[]"], out.stderr
+
+
+def test_stale_staging_is_swept(tmp_path, monkeypatch) -> None:
+    # A batch killed with SIGKILL leaves its scratch directory; the next staging removes the
+    # directories of processes that no longer exist and leaves those of live ones alone.
+    monkeypatch.setattr(columnar.tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead_dir = tmp_path / f"arrears-staging-{gone.pid}-abc"
+        live_dir = tmp_path / f"arrears-staging-{alive.pid}-def"
+        other = tmp_path / "arrears-staging-notapid-x"
+        for d in (dead_dir, live_dir, other):
+            d.mkdir()
+            (d / "batch_ageing_staging.db").write_bytes(b"x")
+        with ScratchStaging(("t",)) as staging:
+            mine = staging.path("t").parent
+            assert mine.parent == tmp_path and mine.name.startswith(f"arrears-staging-{os.getpid()}-")
+        assert not dead_dir.exists() and live_dir.exists() and other.exists() and not mine.exists()
+    finally:
+        alive.kill()
+        alive.wait()
