@@ -364,8 +364,8 @@ def _staging_request(table_name: str, data: pa.Table, path: Path) -> dict[str, A
 
 
 def _bindable(data: pa.Table) -> pa.Table:
-    """The rows with the values SQLite receives from `stage_temp`: dates and times as ISO text,
-    booleans as 0/1."""
+    """The rows as both staging writers hand them to SQLite (the child's ADBC ingest and
+    `stage_temp`): dates and times as ISO text, booleans as 0/1."""
     columns = []
     for col in data.columns:
         if pa.types.is_date(col.type) or pa.types.is_time(col.type):
@@ -590,29 +590,20 @@ def _render_reals(text: pa.Array, reals: pa.ChunkedArray, conn: Connection) -> p
 
 
 def write_staging(engine: Engine, table_name: str, data: pa.Table) -> None:
-    """Create (replace) a staging table with the Arrow data, indexed on `id` when it has one; the caller
-    merges it into the live tables in one transaction."""
-    if _is_postgres(engine):
-        with _adbc_postgres(engine) as conn:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP TABLE IF EXISTS {table_name}")
-                cur.adbc_ingest(table_name, data, mode="create")
-                if "id" in data.schema.names:
-                    cur.execute(f"CREATE INDEX ix_{table_name}_id ON {table_name} (id)")
-            conn.commit()
-        return
-    columns = ", ".join(f'"{f.name}" {_sqlite_type(f.type)}' for f in data.schema)
-    marks = ", ".join("?" for _ in data.schema)
-    with engine.begin() as conn:
-        raw = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        raw.execute(f"DROP TABLE IF EXISTS {table_name}")
-        raw.execute(f"CREATE TABLE {table_name} ({columns})")
-        for batch in data.to_batches(BATCH_ROWS):
-            values = [_sqlite_values(batch.column(i)) for i in range(batch.num_columns)]
-            raw.executemany(f"INSERT INTO {table_name} VALUES ({marks})", zip(*values, strict=True))
-        if "id" in data.schema.names:
-            raw.execute(f"CREATE INDEX ix_{table_name}_id ON {table_name} (id)")
-        raw.close()
+    """PostgreSQL: create (replace) a staging table with the Arrow data over binary COPY, indexed on `id`
+    when it has one; the caller merges it into the live tables in one transaction. (SQLite stages
+    through `ScratchStaging` or `stage_temp`.)"""
+    if not _is_postgres(engine):
+        raise ValueError(
+            "write_staging is for PostgreSQL; SQLite stages through ScratchStaging or stage_temp"
+        )
+    with _adbc_postgres(engine) as conn:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table_name}")
+            cur.adbc_ingest(table_name, data, mode="create")
+            if "id" in data.schema.names:
+                cur.execute(f"CREATE INDEX ix_{table_name}_id ON {table_name} (id)")
+        conn.commit()
 
 
 @contextmanager
@@ -642,8 +633,8 @@ def stage_temp(conn: Connection, table_name: str, data: pa.Table) -> None:
         raw.execute(f"DROP TABLE IF EXISTS temp.{table_name}")
         raw.execute(f"CREATE TEMP TABLE {table_name} ({columns})")
         with _no_gc():
-            for batch in data.to_batches(BATCH_ROWS):
-                values = [_sqlite_values(batch.column(i)) for i in range(batch.num_columns)]
+            for batch in _bindable(data).to_batches(BATCH_ROWS):
+                values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
                 raw.executemany(f"INSERT INTO temp.{table_name} VALUES ({marks})", zip(*values, strict=True))
                 del values
         if "id" in names and not keyed:
@@ -670,12 +661,6 @@ def _sqlite_type(t: pa.DataType) -> str:
     if pa.types.is_floating(t):
         return "REAL"
     return "TEXT"
-
-
-def _sqlite_values(col: pa.Array) -> list[Any]:
-    if pa.types.is_date(col.type):
-        return [None if v is None else v.isoformat() for v in col.to_pylist()]
-    return col.to_pylist()
 
 
 def drop_table(engine: Engine, table_name: str) -> None:
