@@ -40,7 +40,7 @@ PG_DATABASE = "arrears_bench_batch"  # created and dropped by the run, apart fro
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
 
-COPIED = ("creditors", "debtors", "contact_points", "accounts", "cases", "instalments")
+COPIED = ("creditors", "debtors", "contact_points", "accounts", "account_standing", "cases", "instalments")
 
 
 def postgres_copy(admin_url: str, sqlite_path: Path, name: str) -> str:
@@ -61,7 +61,10 @@ def postgres_copy(admin_url: str, sqlite_path: Path, name: str) -> str:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as pg:
         pg.execute("SET TIME ZONE 'UTC'")
         for table in COPIED:
-            cur = src.execute(f"SELECT * FROM {table} ORDER BY id")
+            key = (
+                "account_id" if table == "account_standing" else "id"
+            )  # one row per account, no id of its own
+            cur = src.execute(f"SELECT * FROM {table} ORDER BY {key}")
             cols = ", ".join(d[0] for d in cur.description)
             blobs = [i for i, d in enumerate(cur.description) if d[0].endswith("_enc")]
             with pg.cursor().copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
@@ -78,9 +81,10 @@ def postgres_copy(admin_url: str, sqlite_path: Path, name: str) -> str:
                         ]
                     out.writerows(rows)
                     copy.write(buf.getvalue())
-            pg.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
-            )
+            if key == "id":
+                pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                )
             pg.execute(f"ANALYZE {table}")
     src.close()
     return url

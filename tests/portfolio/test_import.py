@@ -98,7 +98,7 @@ def test_placement_creates_creditor_debtors_contacts_accounts_ledger_and_cases(
     after = counts(ctx)
     grew = {t: after[t] - before[t] for t in after if after[t] != before[t]}
     assert grew == {
-        "creditors": 1, "debtors": 2, "third_parties": 1, "accounts": 3, "ledger_transactions": 3,
+        "creditors": 1, "debtors": 2, "third_parties": 1, "accounts": 3, "account_standing": 3, "ledger_transactions": 3,
         "ledger_entries": 5 + 2 + 2, "cases": 3, "bucket_history": 3, "import_runs": 1, "audit_events": 1,
         # 张三: phone, email, address; 李四 (emergency contact): phone; 王五: phone, address
         "contact_points": 6,
@@ -566,7 +566,7 @@ def test_a_simulated_placement_round_trips(ctx: AppContext, tmp_path: Path) -> N
     with ctx.engine.connect() as conn:
         stored = pl.DataFrame(
             conn.execute(text("SELECT account_ref, principal, interest, penalty, fees, days_past_due, bucket, "
-                              "term_months FROM accounts")).all(),
+                              "term_months FROM accounts JOIN account_standing ON account_id = id")).all(),
             schema=["account_ref", "principal", "interest", "penalty", "fees", "days_past_due", "bucket", "term_months"],
             orient="row",
         )  # fmt: skip

@@ -14,7 +14,10 @@ from arrears.simulation.batch_portfolio import DAY1, DAY2, context, load, portfo
 from arrears.strategy.batch import run_batch
 
 QUERIES = {
-    "accounts": "SELECT id, penalty, days_past_due, bucket, status, accrued_through, aged_as_of FROM accounts",
+    "accounts": (
+        "SELECT id, penalty, days_past_due, bucket, status, accrued_through, aged_as_of FROM accounts "
+        "JOIN account_standing ON account_id = id ORDER BY id"
+    ),
     "bucket spells": "SELECT account_id, bucket, entered_on, left_on FROM bucket_history ORDER BY account_id, id",
     "treatment spells": (
         "SELECT account_id, strategy, segment, arm, path, entered_on, left_on FROM treatment_spells "

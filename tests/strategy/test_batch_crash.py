@@ -27,7 +27,8 @@ def _state(db: Path) -> list:
     try:
         out = []
         for sql in (
-            "SELECT id, penalty, days_past_due, bucket, status, accrued_through FROM accounts ORDER BY id",
+            "SELECT id, penalty, days_past_due, bucket, status, accrued_through FROM accounts "
+            "JOIN account_standing ON account_id = id ORDER BY id",
             "SELECT account_id, bucket, entered_on, left_on FROM bucket_history ORDER BY account_id, entered_on",
             "SELECT account_id, segment, arm, path, entered_on, left_on FROM treatment_spells ORDER BY account_id",
             "SELECT account_id, action, channel, allowed, rules FROM planned_contacts ORDER BY account_id",

@@ -130,14 +130,20 @@ class Bulk:
         return reserve_ids(self.conn, table, n) if n > 0 else 0
 
     def insert(
-        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, size: int | None = None
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        size: int | None = None,
+        key: str = "id",
     ) -> None:
-        """Append rows (ids already reserved). `size`, the number of rows when known, lets a large insert
-        load first and check after: see `_load_plan`."""
+        """Append rows (ids already reserved; `key` is the table's unique id column). `size`, the number of
+        rows when known, lets a large insert load first and check after: see `_load_plan`."""
         started = time.perf_counter()
         cur = self.raw.cursor()
         try:
-            drop, restore = self._load_plan(cur, table, size)
+            drop, restore = self._load_plan(cur, table, key, size)
             if drop:
                 # A savepoint: a failed insert leaves the table, its indexes and constraints as they were.
                 cur.execute("SAVEPOINT bulk_insert")
@@ -172,7 +178,7 @@ class Bulk:
         cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
         return int(cur.rowcount)
 
-    def _load_plan(self, cur: Any, table: str, size: int | None) -> tuple[list[str], list[str]]:
+    def _load_plan(self, cur: Any, table: str, key: str, size: int | None) -> tuple[list[str], list[str]]:
         """For an insert of at least REBUILD_AT rows per row already in the table: the statements that
         drop its secondary indexes (and, on PostgreSQL, its foreign keys) and those that restore them
         after the rows are in — one sorted index build and one validating join instead of a random B-tree
@@ -182,7 +188,7 @@ class Bulk:
         is why only large loads do it. Smaller inserts: no statements, rows go into the live indexes."""
         if not size or self.dialect not in ("sqlite", "postgresql"):
             return [], []
-        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # ≥ its row count: ids only grow
+        cur.execute(f"SELECT COALESCE(MAX({key}), 0) FROM {table}")  # ≥ its row count: keys are unique ids
         if size < REBUILD_AT * cur.fetchone()[0]:
             return [], []
         if self.dialect == "sqlite":
@@ -218,11 +224,13 @@ class Bulk:
         restore += [f"ALTER TABLE {table} ADD CONSTRAINT {name} {sql}" for name, sql in fks]
         return drop, restore
 
-    def update(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """UPDATE table SET columns… WHERE id = the row's last value."""
+    def update(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, key: str = "id"
+    ) -> None:
+        """UPDATE table SET columns… WHERE key = the row's last value."""
         mark = "?" if self.dialect == "sqlite" else "%s"
         sets = ", ".join(f"{c} = {mark}" for c in columns)
-        sql = f"UPDATE {table} SET {sets} WHERE id = {mark}"
+        sql = f"UPDATE {table} SET {sets} WHERE {key} = {mark}"
         cur = self.raw.cursor()
         try:
             cur.executemany(sql, list(rows))
@@ -300,6 +308,9 @@ def normalise_address(value: str) -> str:
 
 # --- placements -------------------------------------------------------------------------------------
 
+# An account's standing row (models.account_standing_table): written with the account, by the importer
+# at placement or restatement (ageing and accrual start again from the placement date).
+STANDING_COLUMNS = ("account_id", "days_past_due", "bucket", "penalty", "accrued_through", "aged_as_of")
 ACCOUNT_COLUMNS = (
     "id", "debtor_id", "account_ref", "status", "currency", "principal", "interest", "penalty", "fees",
     "credit", "product", "loan_amount", "contract_date", "term_months", "annual_rate", "daily_penalty_rate",
@@ -331,7 +342,8 @@ class PlacementOutcome:
 def existing_accounts(bulk: Bulk, creditor_id: int, refs: Sequence[str]) -> pl.DataFrame:
     """Accounts of this creditor among `refs`, normalised to the importer's types."""
     rows = bulk.select_in(
-        f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM accounts WHERE creditor_id = :c AND account_ref IN :refs",
+        f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM accounts JOIN account_standing ON account_id = id "
+        "WHERE creditor_id = :c AND account_ref IN :refs",
         "refs", refs, c=creditor_id,
     )  # fmt: skip
     schema: dict[str, Any] = {
@@ -725,9 +737,8 @@ class PlacementWriter:
                                                                         "overdue_since")}  # fmt: skip
             cols = ("id", "creditor_id", "debtor_id", "account_ref", "product", "currency", "loan_amount",
                     "contract_date", "term_months", "annual_rate", "daily_penalty_rate", "placement_date",
-                    "overdue_since", "agency_code", "region", "status", "principal", "interest", "penalty", "fees",
-                    "credit", "accrued_through", "days_past_due", "bucket", "aged_as_of", "extra", "created_at",
-                    "updated_at")  # fmt: skip
+                    "overdue_since", "agency_code", "region", "status", "principal", "interest", "fees", "credit",
+                    "extra", "created_at", "updated_at")  # fmt: skip
             self.bulk.insert(
                 "accounts", cols,
                 zip(new["account_id"].to_list(), [self.creditor.id] * n, new["debtor_id"].to_list(),
@@ -736,10 +747,15 @@ class PlacementWriter:
                     new["term_months"].to_list(), new["annual_rate"].to_list(),
                     new["daily_penalty_rate"].fill_null("0").to_list(), d["placement_date"], d["overdue_since"],
                     new["agency_code"].to_list(), new["region"].to_list(), new["status"].to_list(),
-                    *(new[c].to_list() for c in COMPONENTS), [0] * n, d["placement_date"],
-                    new["days_past_due"].to_list(), new["bucket"].to_list(), d["placement_date"],
+                    new["principal"].to_list(), new["interest"].to_list(), new["fees"].to_list(), [0] * n,
                     new["extra"].to_list(), [self.ts] * n, [self.ts] * n, strict=True),
                 size=n,
+            )  # fmt: skip
+            self.bulk.insert(
+                "account_standing", STANDING_COLUMNS,
+                zip(new["account_id"].to_list(), new["days_past_due"].to_list(), new["bucket"].to_list(),
+                    new["penalty"].to_list(), d["placement_date"], d["placement_date"], strict=True),
+                size=n, key="account_id",
             )  # fmt: skip
             self.out.imported = n
         old = df.filter(pl.col("account_id").is_not_null())
@@ -784,20 +800,25 @@ class PlacementWriter:
         upd = j.filter(pl.col("account_changed"))
         if upd.height:
             cols = ("product", "loan_amount", "contract_date", "term_months", "annual_rate", "daily_penalty_rate",
-                    "agency_code", "region", "extra", "placement_date", "overdue_since", "days_past_due", "bucket",
-                    "status", "principal", "interest", "penalty", "fees", "accrued_through", "aged_as_of",
-                    "updated_at")  # fmt: skip
+                    "agency_code", "region", "extra", "placement_date", "overdue_since", "status", "principal",
+                    "interest", "fees", "updated_at")  # fmt: skip
             d = {c: upd[f"{c}1"].dt.to_string("%Y-%m-%d").to_list() for c in ("contract_date", "placement_date",
                                                                               "overdue_since")}  # fmt: skip
+            ids = upd["account_id"].to_list()
             self.bulk.update(
                 "accounts", cols,
                 zip(upd["product1"].to_list(), upd["loan_amount1"].to_list(), d["contract_date"],
                     upd["term_months1"].to_list(), upd["annual_rate1"].to_list(),
                     upd["daily_penalty_rate1"].to_list(), upd["agency_code1"].to_list(), upd["region1"].to_list(),
-                    upd["extra1"].to_list(), d["placement_date"], d["overdue_since"],
-                    upd["days_past_due1"].to_list(), upd["bucket1"].to_list(), upd["status"].to_list(),
-                    *(upd[f"{c}1"].to_list() for c in COMPONENTS), d["placement_date"], d["placement_date"],
-                    [self.ts] * upd.height, upd["account_id"].to_list(), strict=True),
+                    upd["extra1"].to_list(), d["placement_date"], d["overdue_since"], upd["status"].to_list(),
+                    upd["principal1"].to_list(), upd["interest1"].to_list(), upd["fees1"].to_list(),
+                    [self.ts] * upd.height, ids, strict=True),
+            )  # fmt: skip
+            self.bulk.update(
+                "account_standing", STANDING_COLUMNS[1:],
+                zip(upd["days_past_due1"].to_list(), upd["bucket1"].to_list(), upd["penalty1"].to_list(),
+                    d["placement_date"], d["placement_date"], ids, strict=True),
+                key="account_id",
             )  # fmt: skip
         self.out.updated = int(j["row_changed"].sum())
         self.out.unchanged = j.height - self.out.updated

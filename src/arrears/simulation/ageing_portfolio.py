@@ -81,11 +81,11 @@ def load_sqlite(path: Path, accounts: pa.Table, schedule: pa.Table) -> None:
     cols = accounts.to_pydict()
     con.executemany(
         "INSERT INTO accounts (id, creditor_id, debtor_id, account_ref, product, currency, daily_penalty_rate, "
-        "placement_date, overdue_since, status, principal, interest, penalty, fees, credit, accrued_through, "
-        "days_past_due, bucket, created_at, updated_at) VALUES (?, 1, ?, ?, 'consumer_loan', 'CNY', ?, ?, ?, "
-        "'active', ?, ?, 0, ?, 0, ?, 0, 'M1', ?, ?)",
+        "placement_date, overdue_since, status, principal, interest, fees, credit, created_at, updated_at) "
+        "VALUES (?, 1, ?, ?, 'consumer_loan', 'CNY', ?, ?, ?, "
+        "'active', ?, ?, ?, 0, ?, ?)",
         (
-            (i, i, f"A{i}", r, p.isoformat(), o.isoformat(), pr, it, fe, p.isoformat(), now, now)
+            (i, i, f"A{i}", r, p.isoformat(), o.isoformat(), pr, it, fe, now, now)
             for i, r, p, o, pr, it, fe in zip(
                 cols["id"],
                 cols["daily_penalty_rate"],
@@ -97,6 +97,10 @@ def load_sqlite(path: Path, accounts: pa.Table, schedule: pa.Table) -> None:
                 strict=True,
             )
         ),
+    )
+    con.execute(  # each account's standing row: not yet aged, accrued through its placement date
+        "INSERT INTO account_standing (account_id, days_past_due, bucket, penalty, accrued_through) "
+        "SELECT id, 0, 'M1', 0, placement_date FROM accounts ORDER BY id"
     )
     s = schedule.to_pydict()
     con.executemany(

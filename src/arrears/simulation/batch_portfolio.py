@@ -107,9 +107,9 @@ def load(path: Path, p: dict[str, Any], keys: KeyRing, upto: int | None = None) 
     )
     con.executemany(
         "INSERT INTO accounts (id, creditor_id, debtor_id, account_ref, product, currency, daily_penalty_rate, "
-        "placement_date, overdue_since, status, principal, interest, penalty, fees, credit, accrued_through, "
-        "days_past_due, bucket, created_at, updated_at) VALUES (?, ?, ?, ?, 'consumer_loan', ?, ?, ?, ?, "
-        "'active', ?, ?, 0, ?, 0, ?, 0, 'M1', ?, ?)",
+        "placement_date, overdue_since, status, principal, interest, fees, credit, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, 'consumer_loan', ?, ?, ?, ?, "
+        "'active', ?, ?, ?, 0, ?, ?)",
         (
             (
                 i,
@@ -123,7 +123,6 @@ def load(path: Path, p: dict[str, Any], keys: KeyRing, upto: int | None = None) 
                 pr,
                 it,
                 fe,
-                placed,
                 now,
                 now,
             )
@@ -138,6 +137,10 @@ def load(path: Path, p: dict[str, Any], keys: KeyRing, upto: int | None = None) 
                 strict=True,
             )
         ),
+    )
+    con.execute(  # each account's standing row: not yet aged, accrued through its placement date
+        "INSERT INTO account_standing (account_id, days_past_due, bucket, penalty, accrued_through) "
+        "SELECT id, 0, 'M1', 0, placement_date FROM accounts ORDER BY id"
     )
     con.executemany(
         "INSERT INTO cases (account_id, status, opened_at, priority, ability, willingness, flags) "

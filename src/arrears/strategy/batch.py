@@ -63,11 +63,12 @@ from arrears.strategy.service import active_strategy
 # model's extra inputs only when a model is live — every column costs a Python object per account.
 SNAPSHOT_ACCOUNTS = """
 SELECT a.id, a.creditor_id, a.account_ref, a.debtor_id, a.product, a.currency, a.status,
-       a.principal, a.interest, a.penalty, a.fees, a.overdue_since, a.placement_date, a.accrued_through,
-       CAST(a.daily_penalty_rate AS TEXT) AS daily_penalty_rate, a.bucket,
+       a.principal, a.interest, st.penalty, a.fees, a.overdue_since, a.placement_date, st.accrued_through,
+       CAST(a.daily_penalty_rate AS TEXT) AS daily_penalty_rate, st.bucket,
        c.ability, c.willingness, c.flags,
        t.segment AS state_segment, t.arm AS state_arm, t.entered_on AS state_entered_on
 FROM accounts a
+JOIN account_standing st ON st.account_id = a.id
 LEFT JOIN cases c ON c.account_id = a.id AND c.status = 'open'
 LEFT JOIN treatment_spells t ON t.account_id = a.id AND t.left_on IS NULL
 WHERE a.status = 'active'{part}
@@ -816,25 +817,27 @@ def _write_back(
         p,
     )
     summary.bucket_changes = written["bucket_history"] = result.rowcount or 0
-    # Every aged account moves on a day (DPD, accrual date); `status` is set apart, only where it
-    # changes, so the status index is not rewritten for every account.
+    # Every aged account moves on a day (DPD, accrual date): its narrow standing row is rewritten; the
+    # wide account row only where the status changes (R3, R4).
     result = conn.execute(
         text(
-            "UPDATE accounts SET days_past_due = s.days_past_due, bucket = s.bucket, "
-            "penalty = accounts.penalty + s.accrued, aged_as_of = :as_of, updated_at = :now, "
-            "accrued_through = CASE WHEN accounts.accrued_through IS NOT NULL AND accounts.accrued_through > :as_of "
-            "THEN accounts.accrued_through ELSE :as_of END "
-            f"FROM {accounts} s WHERE s.id = accounts.id"
+            "UPDATE account_standing SET days_past_due = s.days_past_due, bucket = s.bucket, "
+            "penalty = account_standing.penalty + s.accrued, aged_as_of = :as_of, "
+            "accrued_through = CASE WHEN account_standing.accrued_through IS NOT NULL "
+            "AND account_standing.accrued_through > :as_of THEN account_standing.accrued_through ELSE :as_of END "
+            f"FROM {accounts} s WHERE s.id = account_standing.account_id"
+        ),
+        p,
+    )
+    written["account_standing"] = result.rowcount or 0
+    result = conn.execute(
+        text(
+            f"UPDATE accounts SET status = 'paid', updated_at = :now FROM {accounts} s "
+            "WHERE s.paid = 1 AND s.id = accounts.id AND accounts.status <> 'paid'"
         ),
         p,
     )
     written["accounts"] = result.rowcount or 0
-    conn.execute(
-        text(
-            f"UPDATE accounts SET status = 'paid' FROM {accounts} s "
-            "WHERE s.paid = 1 AND s.id = accounts.id AND accounts.status <> 'paid'"
-        )
-    )
     paid = conn.execute(
         text(
             "UPDATE cases SET status = 'closed', closed_at = :now, close_reason = 'paid' WHERE status = 'open' "
