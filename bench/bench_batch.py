@@ -34,6 +34,7 @@ from arrears.core.migrate import upgrade
 from arrears.simulation.batch_baseline import baseline_day
 from arrears.simulation.batch_portfolio import DAY1, DAY2, context, load, portfolio
 from arrears.strategy.batch import run_batch
+from bench.machine import calibration
 
 PG_DATABASE = "arrears_bench_batch"  # created and dropped by the run, apart from the test suite's
 
@@ -145,6 +146,8 @@ def main() -> None:
         "accounts": n,
         "engine": args.engine,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        # the machine's speed at the time: absolute seconds from days of different calibration differ
+        "calibration_loop_5M_s": calibration(),
     }
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(args.keep) if args.keep else Path(tmp_name)
@@ -204,6 +207,7 @@ def main() -> None:
         r["speedup_wall"] = round(scaled_w / r["wall_s"], 1)
         r["speedup_cpu"] = round(scaled_c / r["cpu_s"], 1)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["calibration_loop_5M_s_after"] = calibration()
     result["target"] = {"wall_s_max": 10.0, "speedup_min": 50}
     print(json.dumps(result))
 

@@ -31,6 +31,7 @@ from arrears.quality.autoscore import NOT_SCANNED, CompiledScorecard, Hit, score
 from arrears.quality.complaints import classify_complaint, load_classifier
 from arrears.quality.conversation import Interaction, join_turns, parse_interaction
 from arrears.quality.scorecards import load_scorecard
+from bench.machine import calibration
 
 ZH_AGENT = [
     "您好，请问是{name}先生本人吗？",
@@ -230,15 +231,6 @@ def timed(fn: Callable[[], list[Any]], repeat: int) -> tuple[float, list[Any]]:
         out = fn()
         best = min(best, time.process_time() - t)
     return best, out
-
-
-def calibration() -> float:
-    """Seconds for a plain Python loop of 5M additions: to compare figures taken on different machines/loads."""
-    t = time.perf_counter()
-    total = 0
-    for i in range(5_000_000):
-        total += i
-    return round(time.perf_counter() - t, 3)
 
 
 def main() -> None:
