@@ -121,6 +121,21 @@ def test_a_failing_child_falls_back_to_the_stdlib_read_with_a_logged_reason(
     engine.dispose()
 
 
+def test_a_hung_reader_is_killed_and_the_read_done_here(tmp_path, monkeypatch, caplog) -> None:
+    # a child that neither answers nor exits: after the timeout it is killed and the stdlib read runs
+    engine = _edge_db(tmp_path / "edge.db")
+    monkeypatch.setattr(columnar, "CHILD_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(columnar, "_CHILD", "import time; time.sleep(60)")
+    with caplog.at_level(logging.WARNING, logger="arrears.core.columnar"):
+        snapshot, tables = _read_both(engine, EDGE)
+    assert snapshot.reader == "sqlite3"
+    assert snapshot.fallback_reason == "TimeoutError: no answer from the child process in 0.5 s"
+    assert "no answer from the child process" in caplog.text
+    for name, sql in EDGE.items():
+        assert tables[name].equals(read_arrow(engine, sql))
+    engine.dispose()
+
+
 def test_a_text_conversion_the_child_cannot_reproduce_is_read_here(tmp_path, caplog) -> None:
     engine = _edge_db(tmp_path / "edge.db")
     query = {"joined": "SELECT id, 'r' || rate AS r FROM t ORDER BY id"}
@@ -217,6 +232,22 @@ def test_a_failing_staging_child_falls_back_to_temp_tables_with_a_logged_reason(
         staging, child, temp = _stage_both(tmp_path)
     assert staging.writer == "sqlite3" and "writer broke" in (staging.fallback_reason or "")
     assert "writer broke" in caplog.text
+    for name in STAGED:
+        assert child[name] == temp[name], name
+
+
+def test_a_hung_staging_child_is_killed_and_the_tables_staged_here(tmp_path, monkeypatch, caplog) -> None:
+    # reads its input but never acknowledges nor exits: after the timeout, TEMP tables as on a failure
+    monkeypatch.setattr(columnar, "CHILD_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(
+        columnar,
+        "_WRITER",
+        "import sys\nwhile sys.stdin.buffer.read(65536): pass\nimport time; time.sleep(60)",
+    )
+    with caplog.at_level(logging.WARNING, logger="arrears.core.columnar"):
+        staging, child, temp = _stage_both(tmp_path)
+    assert staging.writer == "sqlite3"
+    assert staging.fallback_reason == "TimeoutError: no answer from the child process in 0.5 s"
     for name in STAGED:
         assert child[name] == temp[name], name
 

@@ -19,12 +19,14 @@ import logging
 import os
 import queue
 import re
+import select
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -170,6 +172,60 @@ def _last_line(stderr: IO[bytes] | None) -> str:
     return lines[-1] if lines else "no message"
 
 
+# A child that neither answers nor exits for this long is taken to be hung: it is killed and its work
+# done in this process instead, as when it fails. Generous: a healthy child answers within seconds at
+# a million accounts, and a batch that finishes late is better than one that never does.
+CHILD_TIMEOUT_S = 600.0
+
+
+class _ChildOutput:
+    """A child's standard output read with a deadline (select, then os.read into a buffer of our own;
+    the pipe's buffered reader would hide bytes it had already read from `select`)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._fd = stream.fileno()
+        self._buffer = bytearray()
+
+    def _wait(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self._fd], [], [], remaining)[0]:
+            raise TimeoutError(f"no answer from the child process in {CHILD_TIMEOUT_S:g} s")
+
+    def _more(self, deadline: float) -> bool:
+        """Read what the child has written; False at the end of its output."""
+        self._wait(deadline)
+        chunk = os.read(self._fd, 1 << 16)
+        self._buffer += chunk
+        return bool(chunk)
+
+    def read(self, n: int) -> bytearray:
+        """Exactly n bytes, or fewer if the output ends first (read straight into the result)."""
+        deadline = time.monotonic() + CHILD_TIMEOUT_S
+        out = bytearray(n)
+        got = min(n, len(self._buffer))
+        out[:got] = self._buffer[:got]
+        del self._buffer[:got]
+        with memoryview(out) as view:
+            while got < n:
+                self._wait(deadline)
+                k = os.readv(self._fd, [view[got:]])
+                if not k:
+                    break
+                got += k
+        del out[got:]
+        return out
+
+    def readline(self) -> bytes:
+        """One line with its newline, or what is left (b"" at the end of the output)."""
+        deadline = time.monotonic() + CHILD_TIMEOUT_S
+        while b"\n" not in self._buffer and self._more(deadline):
+            pass
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        out = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return out
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -243,17 +299,18 @@ class Snapshot:
     def _collect(self) -> dict[str, pa.Table]:
         proc = self._proc
         assert proc is not None and proc.stdout is not None
+        out_ = _ChildOutput(proc.stdout)
         raw = []
         for _ in self.queries:
-            head = proc.stdout.read(8)
+            head = out_.read(8)
             if len(head) < 8:
                 break
             (size,) = struct.unpack("<Q", head)
-            data = proc.stdout.read(size)
+            data = out_.read(size)
             if len(data) < size:
                 break
             raw.append(data)
-        code = proc.wait()
+        code = proc.wait(timeout=CHILD_TIMEOUT_S)
         if code != 0 or len(raw) < len(self.queries):
             raise RuntimeError(f"reader exited with {code}: {self._child_error()}")
         out = {}
@@ -419,6 +476,7 @@ class ScratchStaging:
         self._proc: subprocess.Popen[bytes] | None = None
         self._outbox: queue.Queue[bytes | None] = queue.Queue()
         self._sender: threading.Thread | None = None
+        self._answers: _ChildOutput | None = None
         if not enabled:
             return
         _sweep_stale_staging()
@@ -503,9 +561,11 @@ class ScratchStaging:
             proc = self._proc
             if proc is None or proc.stdout is None:
                 raise RuntimeError(f"writer stopped before staging {table_name}")
-            line = proc.stdout.readline()
+            if self._answers is None:
+                self._answers = _ChildOutput(proc.stdout)
+            line = self._answers.readline()
             if not line:
-                code = proc.wait()
+                code = proc.wait(timeout=CHILD_TIMEOUT_S)
                 raise RuntimeError(f"writer exited with {code}: {self._child_error()}")
             self._acked.add(line.decode().strip())
 
