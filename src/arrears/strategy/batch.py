@@ -34,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from arrears.cases.history import history_loader
 from arrears.core.columnar import (
@@ -240,8 +240,8 @@ def _run_stages(
     # when it starts, and nothing uncommitted); the contact log is read here meanwhile, in its own read
     # transaction as before. Nothing is locked between snapshot and merge, as before: the merge's
     # updates are relative (penalty + accrued) and bounded by `accrued_through`.
-    # On SQLite a second child reads the debtors' contact points for the pre-check meanwhile (the
-    # other core); elsewhere the pre-check reads the points its contacts need itself.
+    # The debtors' contact points for the pre-check are read meanwhile: on SQLite by a second child
+    # (the other core), on PostgreSQL by a thread over ADBC (the server's work overlaps the snapshot).
     # Large SQLite portfolios are read by two children, one per half of the account ids.
     with ExitStack() as stack:
         readers = [stack.enter_context(read_snapshot(ctx.engine, q)) for q in _snapshot_queries(ctx)]
@@ -354,15 +354,41 @@ def _snapshot_queries(ctx: AppContext) -> list[dict[str, str]]:
 
 
 @contextmanager
-def _points_ahead(ctx: AppContext) -> Iterator[Snapshot | None]:
-    """A child reading every active contact point of the debtors (`ALL_POINTS_SQL`), or None where no
-    child can read (PostgreSQL, an in-memory database): reading them all in this process would cost
-    more than the pre-check's own reads of the points it needs."""
+def _points_ahead(ctx: AppContext) -> Iterator[Snapshot | _ReadAhead | None]:
+    """Every active contact point of the debtors (`ALL_POINTS_SQL`) read while the snapshot is read:
+    on SQLite by a child process, on PostgreSQL over ADBC in a thread of this process (binary COPY
+    into Arrow: 1.3M points in ≈ 2 s, against ≈ 0.5 s per chunk of the pre-check's own reads); None
+    where neither can read (an in-memory database): reading them all through Python objects would
+    cost more than the pre-check's own reads of the points it needs."""
     if ctx.engine.dialect.name == "postgresql":
-        yield None
+        yield _ReadAhead(ctx.engine, "points", ALL_POINTS_SQL)
         return
     with read_snapshot(ctx.engine, {"points": ALL_POINTS_SQL}) as reader:
         yield reader if reader.reader == "adbc-child" else None
+
+
+class _ReadAhead:
+    """One query read as Arrow in a thread of its own; `tables()` waits for it and re-raises its error."""
+
+    def __init__(self, engine: Engine, name: str, sql: str) -> None:
+        self._result: dict[str, pa.Table] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._read, args=(engine, name, sql), name=f"read-{name}", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, engine: Engine, name: str, sql: str) -> None:
+        try:
+            self._result[name] = read_arrow(engine, sql)
+        except BaseException as exc:  # handed to the caller by tables()
+            self._error = exc
+
+    def tables(self) -> dict[str, pa.Table]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _duckdb() -> Any:
