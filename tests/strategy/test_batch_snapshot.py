@@ -341,3 +341,21 @@ def test_stale_staging_is_swept(tmp_path, monkeypatch) -> None:
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_a_snapshot_reads_in_the_background_and_raises_what_its_read_raised(db_url: str) -> None:
+    # SQLite: a child process; PostgreSQL: a thread over ADBC, started when the snapshot is created.
+    # Either way the tables equal the plain read, and a query that fails fails `tables()`.
+    engine = make_engine(db_url)
+    queries = {"creditors": "SELECT id, code FROM creditors ORDER BY id", "none": "SELECT 1 AS one"}
+    with read_snapshot(engine, queries) as snapshot:
+        assert snapshot.reader == ("adbc-postgresql" if engine.dialect.name == "postgresql" else "adbc-child")
+        tables = snapshot.tables()
+    for name, sql in queries.items():
+        assert tables[name].equals(read_arrow(engine, sql)), name
+    with (
+        read_snapshot(engine, {"bad": "SELECT * FROM no_such_table"}) as snapshot,
+        pytest.raises(Exception, match="no_such_table"),
+    ):
+        snapshot.tables()
+    engine.dispose()

@@ -211,15 +211,25 @@ class Snapshot:
     """Several queries read as Arrow tables, for the nightly batch (`read_snapshot`).
 
     `reader` says how: `adbc-child` (SQLite through ADBC in a child process), `sqlite3` (the stdlib
-    module in this process: the fallback, and in-memory databases) or `adbc-postgresql`."""
+    module in this process when `tables()` is called: the fallback, and in-memory databases) or
+    `adbc-postgresql` (ADBC's binary COPY in a thread of this process, started at once: the server
+    works while the caller does)."""
 
     def __init__(self, engine: Engine, queries: Mapping[str, str]) -> None:
         self.engine, self.queries = engine, dict(queries)
-        self.reader = "adbc-postgresql" if _is_postgres(engine) else "sqlite3"
+        self.reader = "sqlite3"
         self.fallback_reason: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._reals: list[list[str]] = []
+        self._thread: threading.Thread | None = None
+        self._read: dict[str, pa.Table] = {}
+        self._error: BaseException | None = None
+        if _is_postgres(engine):
+            self.reader = "adbc-postgresql"
+            self._thread = threading.Thread(target=self._read_here, name="snapshot-reader", daemon=True)
+            self._thread.start()
+            return
         path = sqlite_file(engine)
         if path is not None:
             try:
@@ -260,8 +270,20 @@ class Snapshot:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def _read_here(self) -> None:
+        try:
+            self._read = {name: read_arrow(self.engine, sql) for name, sql in self.queries.items()}
+        except BaseException as exc:  # re-raised by tables()
+            self._error = exc
+
     def tables(self) -> dict[str, pa.Table]:
-        """The tables by name (waits for the child; on any failure of the child, reads them here)."""
+        """The tables by name (waits for the child or the thread; on any failure of the child, reads
+        them here; a PostgreSQL read's error is raised)."""
+        if self._thread is not None:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+            return self._read
         if self.reader == "adbc-child":
             try:
                 return self._collect()

@@ -151,7 +151,7 @@ accounts_table = Table(
 
 # What the nightly batch moves for every account, in a narrow row of its own (one per account): the
 # wide account row is then rewritten only when its terms or status change, and a night's update
-# rewrites 10k SQLite pages per million accounts instead of 43k (R3, R4; bench/RESULTS.md).
+# rewrites its 10k SQLite pages per million accounts, not the account rows' 33k as well (R3, R4).
 account_standing_table = Table(
     "account_standing",
     Base.metadata,
